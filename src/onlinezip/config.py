@@ -1,0 +1,217 @@
+"""Typed, frozen configuration: model, optimizer and run, loaded from TOML.
+
+The whole ``Config`` is written into every .oz header as canonical JSON, so a file
+decodes without flags. Loading is strict: an unknown key or an out-of-range value is an
+``OnlinezipError`` that names the key and says what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from onlinezip.errors import OnlinezipError
+
+FAMILIES = ("lstm", "gru", "transformer")
+OPTIMIZERS = ("sgd", "adam")
+
+# Upper bound on model parameters a config may ask for: refuses absurd headers before
+# any allocation (a 16M-parameter model is already far too slow to train per byte).
+MAX_PARAMETERS = 16_000_000
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    family: str = "lstm"  # "lstm" | "gru" (one-step recurrent) | "transformer" (causal, windowed)
+    embed_dim: int = 32  # width of the byte embedding (recurrent families)
+    hidden_dim: int = 128  # recurrent state width, or the transformer's model width
+    num_layers: int = 1  # stacked recurrent cells, or transformer blocks
+    num_heads: int = 4  # attention heads (transformer only); must divide hidden_dim
+    context: int = 32  # bytes the transformer attends over (transformer only)
+    mlp_ratio: int = 4  # transformer MLP width = mlp_ratio * hidden_dim
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    name: str = "adam"  # "sgd" | "adam"
+    learning_rate: float = 1e-3  # step size of every per-byte update
+    momentum: float = 0.0  # SGD momentum (0 = plain SGD); ignored by Adam
+    b1: float = 0.9  # Adam first-moment decay
+    b2: float = 0.999  # Adam second-moment decay
+    eps: float = 1e-8  # Adam denominator epsilon
+    grad_clip: float = 0.0  # clip the gradient's global norm to this (0 = no clipping)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    seed: int = 0  # the one seed every initial weight is derived from
+    streams: int = 1  # B: segments coded in lockstep by one shared model (1 = Rae's setup)
+    min_stream_bytes: int = 4096  # fewer streams for small inputs: at most ceil(n / this)
+    prob_floor: float = 1e-5  # mass mixed in from the uniform distribution, keeps p > 0
+
+
+@dataclass(frozen=True)
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def canonical_json(self) -> str:
+        """Sorted keys, no whitespace: equal configs give equal bytes."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    def replace(self, **sections: Any) -> Config:
+        """``cfg.replace(run={"streams": 4})`` returns a validated copy."""
+        merged = self.to_dict()
+        for name, values in sections.items():
+            if name not in merged:
+                raise OnlinezipError(f"unknown config section {name!r}")
+            merged[name] = {**merged[name], **values}
+        return config_from_dict(merged)
+
+
+_SECTIONS = {"model": ModelConfig, "optimizer": OptimizerConfig, "run": RunConfig}
+
+
+def _check_type(where: str, value: Any, expected: type) -> Any:
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if type(value) is not expected:
+        raise OnlinezipError(
+            f"{where} must be {expected.__name__}, got {type(value).__name__} {value!r}"
+        )
+    return value
+
+
+def _section(name: str, cls: type, values: Any) -> Any:
+    if not isinstance(values, dict):
+        raise OnlinezipError(f"[{name}] must be a table of keys")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise OnlinezipError(
+            f"unknown key {unknown[0]!r} in [{name}]; valid keys: {', '.join(fields)}"
+        )
+    kwargs = {
+        k: _check_type(f"{name}.{k}", v, type(fields[k].default)) for k, v in values.items()
+    }
+    return cls(**kwargs)
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise OnlinezipError(message)
+
+
+def validate(cfg: Config) -> Config:
+    """Range checks with messages that say how to fix the value."""
+    m, o, r = cfg.model, cfg.optimizer, cfg.run
+    _require(m.family in FAMILIES, f"model.family must be one of {FAMILIES}, got {m.family!r}")
+    for key in ("embed_dim", "hidden_dim", "num_heads", "context", "mlp_ratio"):
+        value = getattr(m, key)
+        _require(1 <= value <= 4096, f"model.{key} must be in 1..4096, got {value}")
+    _require(1 <= m.num_layers <= 64, f"model.num_layers must be in 1..64, got {m.num_layers}")
+    if m.family == "transformer":
+        _require(
+            m.hidden_dim % m.num_heads == 0,
+            f"model.num_heads ({m.num_heads}) must divide model.hidden_dim ({m.hidden_dim})",
+        )
+    n_params = estimate_parameters(m)
+    _require(
+        n_params <= MAX_PARAMETERS,
+        f"the model would have about {n_params:,} parameters, more than the "
+        f"{MAX_PARAMETERS:,} onlinezip allows; use smaller dims or fewer layers",
+    )
+    _require(o.name in OPTIMIZERS, f"optimizer.name must be one of {OPTIMIZERS}, got {o.name!r}")
+    _require(
+        math.isfinite(o.learning_rate) and 0 < o.learning_rate <= 100,
+        f"optimizer.learning_rate must be in (0, 100], got {o.learning_rate}",
+    )
+    for key in ("momentum", "b1", "b2"):
+        value = getattr(o, key)
+        _require(0 <= value < 1, f"optimizer.{key} must be in [0, 1), got {value}")
+    _require(0 < o.eps <= 1, f"optimizer.eps must be in (0, 1], got {o.eps}")
+    _require(
+        math.isfinite(o.grad_clip) and o.grad_clip >= 0,
+        f"optimizer.grad_clip must be >= 0 (0 = off), got {o.grad_clip}",
+    )
+    _require(0 <= r.seed < 2**32, f"run.seed must be in 0..2**32-1, got {r.seed}")
+    _require(1 <= r.streams <= 1024, f"run.streams must be in 1..1024, got {r.streams}")
+    _require(
+        1 <= r.min_stream_bytes <= 2**30,
+        f"run.min_stream_bytes must be in 1..2**30, got {r.min_stream_bytes}",
+    )
+    _require(
+        1e-9 <= r.prob_floor <= 0.5, f"run.prob_floor must be in [1e-9, 0.5], got {r.prob_floor}"
+    )
+    return cfg
+
+
+def estimate_parameters(m: ModelConfig) -> int:
+    """Parameter count of the model a config describes (used to refuse absurd sizes early)."""
+    h, e, n = m.hidden_dim, m.embed_dim, m.num_layers
+    if m.family == "transformer":
+        block = 4 * h * h + 2 * m.mlp_ratio * h * h + 4 * h
+        return 256 * h + m.context * h + n * block + h * 256
+    gates = 4 if m.family == "lstm" else 3
+    cells = gates * ((e + h) * h + h) + (n - 1) * gates * (2 * h * h + h)
+    return 256 * e + cells + h * 256 + 256
+
+
+def config_from_dict(data: Any) -> Config:
+    if not isinstance(data, dict):
+        raise OnlinezipError("a config must be a table with [model], [optimizer], [run]")
+    unknown = sorted(set(data) - set(_SECTIONS))
+    if unknown:
+        raise OnlinezipError(
+            f"unknown config section [{unknown[0]}]; valid sections: {', '.join(_SECTIONS)}"
+        )
+    sections = {name: _section(name, cls, data.get(name, {})) for name, cls in _SECTIONS.items()}
+    return validate(Config(**sections))
+
+
+def load_config(path: str | Path) -> Config:
+    """Read a user's TOML file into a validated ``Config``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise OnlinezipError(f"cannot read config {str(path)!r}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise OnlinezipError(f"config {str(path)!r} is not valid TOML: {exc}") from None
+    try:
+        return config_from_dict(data)
+    except OnlinezipError as exc:
+        raise OnlinezipError(f"config {str(path)!r}: {exc}") from None
+
+
+def preset_dir() -> Path:
+    """Where the bundled presets live: inside the installed wheel, or the repo's configs/."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "configs", here.parents[1] / "configs"):
+        if candidate.is_dir():
+            return candidate
+    raise OnlinezipError("onlinezip's preset folder is missing; reinstall the package")
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in preset_dir().glob("*.toml"))
+
+
+def load_preset(name: str) -> Config:
+    """A bundled preset by name (``configs/NAME.toml``)."""
+    if name not in preset_names():
+        raise OnlinezipError(
+            f"unknown preset {name!r}; choose one of: {', '.join(preset_names())}"
+        )
+    return load_config(preset_dir() / f"{name}.toml")

@@ -1,0 +1,134 @@
+"""The online learner: a seeded fresh model and one compiled step per byte.
+
+``step(state, x_B, mask_B)`` trains on the bytes ``x_B`` that were just coded under the
+last prediction (one optimizer step on their mean loss), appends them to the context and
+returns the prediction for the next bytes. Encoder and decoder call the same compiled
+program with the same inputs, which is what makes their probabilities bit-identical.
+
+The weights are one flat float32 vector, so the optimizer update is a handful of fused
+vector ops rather than a few per weight array (XLA's CPU runtime pays ~1 us per op, which
+dominates a small model's step). The whole state (weights, optimizer state, context) lives
+in one flat buffer per dtype; the step unpacks it with static slices, and the buffers are
+donated back to XLA on every call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jax.flatten_util import ravel_pytree
+
+from onlinezip import runtime
+from onlinezip.config import Config, OptimizerConfig
+from onlinezip.models import build_model
+from onlinezip.probs import coder_probs
+
+
+class FlatPacker:
+    """Packs a pytree into one 1-D buffer per dtype and back (traceable)."""
+
+    def __init__(self, tree: Any):
+        leaves, self.treedef = jax.tree.flatten(tree)
+        self.dtypes = sorted({str(leaf.dtype) for leaf in leaves})
+        self.slots = []  # per leaf: (buffer index, offset, shape)
+        sizes = dict.fromkeys(self.dtypes, 0)
+        for leaf in leaves:
+            dtype = str(leaf.dtype)
+            self.slots.append((self.dtypes.index(dtype), sizes[dtype], leaf.shape))
+            sizes[dtype] += leaf.size
+
+    def pack(self, tree: Any) -> tuple[jax.Array, ...]:
+        leaves = jax.tree.leaves(tree)
+        return tuple(
+            jnp.concatenate([jnp.ravel(x) for x in leaves if str(x.dtype) == dtype])
+            for dtype in self.dtypes
+        )
+
+    def unpack(self, buffers: tuple[jax.Array, ...]) -> Any:
+        leaves = [
+            jax.lax.dynamic_slice_in_dim(buffers[i], offset, int(np.prod(shape))).reshape(shape)
+            for i, offset, shape in self.slots
+        ]
+        return jax.tree.unflatten(self.treedef, leaves)
+
+
+def build_optimizer(cfg: OptimizerConfig) -> optax.GradientTransformation:
+    if cfg.name == "sgd":
+        opt = optax.sgd(cfg.learning_rate, momentum=cfg.momentum or None)
+    else:
+        opt = optax.adam(cfg.learning_rate, b1=cfg.b1, b2=cfg.b2, eps=cfg.eps)
+    if cfg.grad_clip > 0:
+        opt = optax.chain(optax.clip_by_global_norm(cfg.grad_clip), opt)
+    return opt
+
+
+class Learner:
+    """One model + optimizer for ``streams`` lockstep streams, compiled ahead of time."""
+
+    def __init__(self, config: Config, streams: int):
+        runtime.ensure_backend()
+        self.config, self.streams = config, streams
+        self.model = build_model(config.model)
+        self.optimizer = build_optimizer(config.optimizer)
+        root = jax.random.key(config.run.seed)
+        init_key = jax.random.fold_in(root, 0)  # named: model weights
+        params, ctx = self.model.init(init_key, streams)
+        weights_P, self._unravel = ravel_pytree(params)  # (P,) float32
+        state = (weights_P, self.optimizer.init(weights_P), ctx)
+        self.num_parameters = int(weights_P.size)
+        self.packer = FlatPacker(state)
+        self._buffers = jax.jit(self.packer.pack)(state)
+        x_B = jax.ShapeDtypeStruct((streams,), jnp.int32)
+        mask_B = jax.ShapeDtypeStruct((streams,), jnp.float32)
+        self._predict = jax.jit(self._predict_fn).lower(self._buffers).compile()
+        self._step = (
+            jax.jit(self._step_fn, donate_argnums=0)
+            .lower(self._buffers, x_B, mask_B)
+            .compile()
+        )
+
+    # -- the compiled programs -------------------------------------------------------
+    def _predict_fn(self, buffers: tuple) -> jax.Array:
+        weights_P, _, ctx = self.packer.unpack(buffers)
+        logits_BV, _ = self.model.logits(self._unravel(weights_P), ctx)
+        return coder_probs(logits_BV, self.config.run.prob_floor)
+
+    def _step_fn(self, buffers: tuple, x_B: jax.Array, mask_B: jax.Array):
+        weights_P, opt_state, ctx = self.packer.unpack(buffers)
+
+        def loss_fn(w_P):
+            logits_BV, aux = self.model.logits(self._unravel(w_P), ctx)
+            nll_B = optax.softmax_cross_entropy_with_integer_labels(logits_BV, x_B)
+            return jnp.sum(nll_B * mask_B) / jnp.maximum(jnp.sum(mask_B), 1.0), aux
+
+        (loss, aux), grad_P = jax.value_and_grad(loss_fn, has_aux=True)(weights_P)
+        updates_P, new_opt_state = self.optimizer.update(grad_P, opt_state, weights_P)
+        # A non-finite loss or update is skipped, identically on both sides.
+        finite = jnp.isfinite(loss) & jnp.all(jnp.isfinite(updates_P))
+        weights_P = jnp.where(finite, weights_P + updates_P, weights_P)
+        opt_state = jax.tree.map(
+            lambda new, old: jnp.where(finite, new, old), new_opt_state, opt_state
+        )
+        ctx = self.model.advance(ctx, aux, x_B)
+        logits_BV, _ = self.model.logits(self._unravel(weights_P), ctx)
+        probs_BV = coder_probs(logits_BV, self.config.run.prob_floor)
+        return self.packer.pack((weights_P, opt_state, ctx)), probs_BV
+
+    # -- the host side ---------------------------------------------------------------
+    def first_probs(self) -> np.ndarray:
+        """p_0: the prediction of the fresh model for the first byte of each stream."""
+        return np.asarray(self._predict(self._buffers))
+
+    def step(self, x_B: np.ndarray, mask_B: np.ndarray) -> np.ndarray:
+        """Train on the coded bytes ``x_B`` (streams with mask 0 are ignored); next probs."""
+        self._buffers, probs_BV = self._step(self._buffers, x_B, mask_B)
+        return np.asarray(probs_BV)
+
+    def params(self) -> Any:
+        """The current weights as the model's pytree."""
+        return self._unravel(self.packer.unpack(self._buffers)[0])

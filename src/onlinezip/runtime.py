@@ -1,0 +1,115 @@
+"""What makes the step program's arithmetic reproducible, pinned before JAX starts.
+
+Three things decide the bits XLA's CPU backend produces for a given program:
+  1. the jax/jaxlib build (and the flax/optax code that builds the program),
+  2. the instruction set the code generator may use (``--xla_cpu_max_isa``),
+  3. the size of XLA's intra-op thread pool, fixed when the CPU client is created from
+     the number of cores the process may use: a split of a matrix product over two
+     threads rounds differently than over one.
+``configure()`` pins (2) to ``ISA`` and the backend to the CPU before JAX is imported;
+``ensure_backend()`` pins (3) to one thread by restricting this thread's CPU affinity to a
+single core just while the client is created, then restoring it. (1) and (2) are written
+into every file's header by ``fingerprint()`` and compared by the decoder.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from importlib import metadata
+
+from onlinezip.errors import OnlinezipError
+
+ISA = "AVX2"  # highest x86 instruction-set level XLA may emit code for
+REQUIRED_CPU_FLAGS = ("avx", "avx2", "fma")  # what ISA needs of the CPU that decodes
+PACKAGES = ("jax", "jaxlib", "flax", "optax", "constriction", "numpy")
+_backend_ready = False
+
+
+def configure() -> None:
+    """Set XLA's flags; must run before ``import jax`` (onlinezip/__init__ does it)."""
+    if "jax" in sys.modules:
+        from jax._src import xla_bridge
+
+        if xla_bridge.backends_are_initialized():
+            return  # too late to pin; ensure_backend() will refuse loudly
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "--xla_cpu_max_isa" not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_max_isa={ISA}".strip()
+
+
+def ensure_backend() -> None:
+    """Create JAX's CPU client with a one-thread pool, whatever the machine's core count."""
+    global _backend_ready
+    if _backend_ready:
+        return
+    import jax
+    from jax._src import xla_bridge
+
+    if xla_bridge.backends_are_initialized():
+        raise OnlinezipError(
+            "JAX was initialised before onlinezip could pin its CPU thread pool, so results "
+            "could differ between machines; import onlinezip before running any JAX code"
+        )
+    if f"--xla_cpu_max_isa={ISA}" not in os.environ.get("XLA_FLAGS", ""):
+        raise OnlinezipError(
+            f"XLA_FLAGS sets another --xla_cpu_max_isa; onlinezip needs {ISA}: unset it"
+        )
+    jax.config.update("jax_cpu_enable_async_dispatch", False)  # fewer us per step call
+    saved = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(saved)})
+    try:
+        jax.devices("cpu")
+    finally:
+        os.sched_setaffinity(0, saved)
+    _backend_ready = True
+
+
+def cpu_flags() -> set[str] | None:
+    """The CPU's feature flags from /proc/cpuinfo, or None where that cannot be read."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        return None
+    return None
+
+
+def fingerprint() -> dict[str, str]:
+    """Everything a decoder must share with the encoder for bit-exact replay."""
+    versions = {name: metadata.version(name) for name in PACKAGES}
+    return {
+        **versions,
+        "backend": "cpu",
+        "machine": platform.machine(),
+        "isa": ISA,
+        "threads": "1",
+    }
+
+
+def check_fingerprint(recorded: dict[str, str]) -> None:
+    """Refuse, naming every difference, when this process cannot replay the file exactly."""
+    here = fingerprint()
+    diffs = [
+        f"{key} {recorded.get(key, '?')} (file) vs {here.get(key, '?')} (here)"
+        for key in sorted(set(recorded) | set(here))
+        if recorded.get(key) != here.get(key)
+    ]
+    if diffs:
+        raise OnlinezipError(
+            "this file was made in another environment and may not decode exactly: "
+            + "; ".join(diffs)
+            + " (install the same versions, or pass --ignore-environment at your own risk)"
+        )
+    flags = cpu_flags()
+    if flags is not None:
+        missing = [f for f in REQUIRED_CPU_FLAGS if f not in flags]
+        if missing:
+            raise OnlinezipError(
+                f"this CPU lacks {', '.join(missing)}, which the file's arithmetic "
+                f"({recorded.get('isa')}) needs; decode it on an x86-64 CPU with AVX2 and FMA"
+            )
