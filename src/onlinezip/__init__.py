@@ -1,9 +1,9 @@
 """onlinezip: Shannon's identical twins as a compressor. Send the training code, not the weights.
 
-    >>> import onlinezip
-    >>> blob = onlinezip.compress(b"hello hello hello")
-    >>> onlinezip.decompress(blob)
-    b'hello hello hello'
+>>> import onlinezip
+>>> blob = onlinezip.compress(b"hello hello hello")
+>>> onlinezip.decompress(blob)
+b'hello hello hello'
 """
 
 from onlinezip import runtime as _runtime

@@ -80,22 +80,29 @@ def _default_output(args: argparse.Namespace) -> str:
     raise OnlinezipError(f"cannot name the output: {args.input!r} does not end in {SUFFIX}; use -o")
 
 
+def _exists_error(path: str) -> OnlinezipError:
+    return OnlinezipError(f"output {path!r} already exists; use --force to overwrite it")
+
+
 def _write_atomic(path: str, data: bytes, force: bool) -> None:
     """Write to a temporary file beside ``path``, then move it into place."""
     target = Path(path)
     if target.exists() and not force:
-        raise OnlinezipError(f"output {path!r} already exists; use --force to overwrite it")
+        raise _exists_error(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would, not mkstemp's 0600
         if force:
             os.replace(tmp, target)
         else:
             os.link(tmp, target)  # fails rather than clobber a file created meanwhile
             os.unlink(tmp)
     except FileExistsError:
-        raise OnlinezipError(f"output {path!r} already exists; use --force to overwrite it") from None
+        raise _exists_error(path) from None
     except OSError as exc:
         raise OnlinezipError(f"cannot write {path!r}: {exc.strerror}") from None
     finally:
@@ -109,7 +116,7 @@ def _check_output_free(args: argparse.Namespace, output: str) -> None:
         return
     out = Path(output)
     if out.exists() and not args.force:
-        raise OnlinezipError(f"output {output!r} already exists; use --force to overwrite it")
+        raise _exists_error(output)
     if args.input != "-" and out.exists() and out.resolve() == Path(args.input).resolve():
         raise OnlinezipError("output and input are the same file; choose another output")
     if not out.parent.is_dir():

@@ -100,9 +100,7 @@ def _section(name: str, cls: type, values: Any) -> Any:
         raise OnlinezipError(
             f"unknown key {unknown[0]!r} in [{name}]; valid keys: {', '.join(fields)}"
         )
-    kwargs = {
-        k: _check_type(f"{name}.{k}", v, type(fields[k].default)) for k, v in values.items()
-    }
+    kwargs = {k: _check_type(f"{name}.{k}", v, type(fields[k].default)) for k, v in values.items()}
     return cls(**kwargs)
 
 
@@ -211,7 +209,5 @@ def preset_names() -> list[str]:
 def load_preset(name: str) -> Config:
     """A bundled preset by name (``configs/NAME.toml``)."""
     if name not in preset_names():
-        raise OnlinezipError(
-            f"unknown preset {name!r}; choose one of: {', '.join(preset_names())}"
-        )
+        raise OnlinezipError(f"unknown preset {name!r}; choose one of: {', '.join(preset_names())}")
     return load_config(preset_dir() / f"{name}.toml")

@@ -10,7 +10,7 @@
     56      8     payload length in bytes (u64)
     64      4     CRC-32 of the payload (u32)
     68      4     meta length M (u32)
-    72      M     meta: canonical UTF-8 JSON {config, environment, nll_bits, preset, ...}
+    72      M     meta: zlib-deflated canonical UTF-8 JSON {config, environment, nll_bits, ...}
     72+M    4     CRC-32 of bytes [0, 72+M) (u32)
     76+M    ...   payload: the range coder's 32-bit words, little-endian
 
@@ -63,7 +63,8 @@ class Header:
 
 
 def pack(header: Header, payload: bytes) -> bytes:
-    meta = json.dumps(header.meta(), sort_keys=True, separators=(",", ":")).encode()
+    meta_json = json.dumps(header.meta(), sort_keys=True, separators=(",", ":"))
+    meta = zlib.compress(meta_json.encode(), level=9)
     fixed = _FIXED.pack(
         MAGIC, VERSION, 0, header.length, header.streams, header.sha256,
         len(payload), zlib.crc32(payload), len(meta),
@@ -111,14 +112,12 @@ def parse(blob: bytes) -> tuple[Header, bytes]:
     expected = head_end + _CRC.size + payload_len
     if len(blob) != expected:
         problem = "truncated" if len(blob) < expected else "followed by unexpected bytes"
-        raise OnlinezipError(
-            f"file is {problem}: expected {expected} bytes, found {len(blob)}"
-        )
+        raise OnlinezipError(f"file is {problem}: expected {expected} bytes, found {len(blob)}")
     payload = blob[head_end + _CRC.size :]
     if zlib.crc32(payload) != payload_crc:
         raise OnlinezipError("corrupt payload: payload checksum mismatch")
     try:
-        meta = json.loads(blob[_FIXED.size : head_end].decode("utf-8"))
+        meta = json.loads(zlib.decompress(blob[_FIXED.size : head_end]).decode("utf-8"))
         config = config_from_dict(meta["config"])
         header = Header(
             length, streams, sha, payload_len, payload_crc, config,
@@ -127,7 +126,7 @@ def parse(blob: bytes) -> tuple[Header, bytes]:
         )  # fmt: skip
     except OnlinezipError as exc:
         raise OnlinezipError(f"corrupt header: bad config: {exc}") from None
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, zlib.error) as exc:
         raise OnlinezipError(f"corrupt header: unreadable metadata ({exc})") from None
     return header, payload
 

@@ -1,26 +1,27 @@
 """The online learner: a seeded fresh model and one compiled step per byte.
 
-``step(state, x_B, mask_B)`` trains on the bytes ``x_B`` that were just coded under the
-last prediction (one optimizer step on their mean loss), appends them to the context and
+``step(x_B, mask_B)`` trains on the bytes ``x_B`` that were just coded under the last
+prediction (one optimizer step on their mean loss), appends them to the context and
 returns the prediction for the next bytes. Encoder and decoder call the same compiled
 program with the same inputs, which is what makes their probabilities bit-identical.
 
 The weights are one flat float32 vector, so the optimizer update is a handful of fused
-vector ops rather than a few per weight array (XLA's CPU runtime pays ~1 us per op, which
-dominates a small model's step). The whole state (weights, optimizer state, context) lives
-in one flat buffer per dtype; the step unpacks it with static slices, and the buffers are
-donated back to XLA on every call.
+vector ops rather than a few per weight array (XLA's CPU runtime pays about 1 us per
+op, which dominates a small model's step). The whole state (weights, optimizer state,
+context) lives in one flat buffer per dtype, unpacked inside the step with static
+slices and donated back to XLA on every call. Compiled programs are cached per
+(config, streams), so a process that codes many inputs compiles once.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-
 from jax.flatten_util import ravel_pytree
 
 from onlinezip import runtime
@@ -67,42 +68,38 @@ def build_optimizer(cfg: OptimizerConfig) -> optax.GradientTransformation:
     return opt
 
 
-class Learner:
-    """One model + optimizer for ``streams`` lockstep streams, compiled ahead of time."""
+class Programs:
+    """The two compiled programs of one (config, streams) and the initial state."""
 
     def __init__(self, config: Config, streams: int):
         runtime.ensure_backend()
-        self.config, self.streams = config, streams
+        self.config = config
         self.model = build_model(config.model)
         self.optimizer = build_optimizer(config.optimizer)
-        root = jax.random.key(config.run.seed)
-        init_key = jax.random.fold_in(root, 0)  # named: model weights
-        params, ctx = self.model.init(init_key, streams)
-        weights_P, self._unravel = ravel_pytree(params)  # (P,) float32
+        root_key = jax.random.key(config.run.seed)
+        init_key = jax.random.fold_in(root_key, 0)  # named use of the seed: model weights
+        params, ctx = jax.jit(self.model.init, static_argnums=1)(init_key, streams)
+        weights_P, self.unravel = ravel_pytree(params)  # (P,) float32
         state = (weights_P, self.optimizer.init(weights_P), ctx)
         self.num_parameters = int(weights_P.size)
         self.packer = FlatPacker(state)
-        self._buffers = jax.jit(self.packer.pack)(state)
+        buffers = jax.jit(self.packer.pack)(state)
+        self.initial = tuple(np.asarray(b) for b in buffers)  # host copy: steps donate
         x_B = jax.ShapeDtypeStruct((streams,), jnp.int32)
         mask_B = jax.ShapeDtypeStruct((streams,), jnp.float32)
-        self._predict = jax.jit(self._predict_fn).lower(self._buffers).compile()
-        self._step = (
-            jax.jit(self._step_fn, donate_argnums=0)
-            .lower(self._buffers, x_B, mask_B)
-            .compile()
-        )
+        self.predict = jax.jit(self.predict_fn).lower(buffers).compile()
+        self.step = jax.jit(self.step_fn, donate_argnums=0).lower(buffers, x_B, mask_B).compile()
 
-    # -- the compiled programs -------------------------------------------------------
-    def _predict_fn(self, buffers: tuple) -> jax.Array:
+    def predict_fn(self, buffers: tuple) -> jax.Array:
         weights_P, _, ctx = self.packer.unpack(buffers)
-        logits_BV, _ = self.model.logits(self._unravel(weights_P), ctx)
+        logits_BV, _ = self.model.logits(self.unravel(weights_P), ctx)
         return coder_probs(logits_BV, self.config.run.prob_floor)
 
-    def _step_fn(self, buffers: tuple, x_B: jax.Array, mask_B: jax.Array):
+    def step_fn(self, buffers: tuple, x_B: jax.Array, mask_B: jax.Array):
         weights_P, opt_state, ctx = self.packer.unpack(buffers)
 
         def loss_fn(w_P):
-            logits_BV, aux = self.model.logits(self._unravel(w_P), ctx)
+            logits_BV, aux = self.model.logits(self.unravel(w_P), ctx)
             nll_B = optax.softmax_cross_entropy_with_integer_labels(logits_BV, x_B)
             return jnp.sum(nll_B * mask_B) / jnp.maximum(jnp.sum(mask_B), 1.0), aux
 
@@ -115,20 +112,34 @@ class Learner:
             lambda new, old: jnp.where(finite, new, old), new_opt_state, opt_state
         )
         ctx = self.model.advance(ctx, aux, x_B)
-        logits_BV, _ = self.model.logits(self._unravel(weights_P), ctx)
+        logits_BV, _ = self.model.logits(self.unravel(weights_P), ctx)
         probs_BV = coder_probs(logits_BV, self.config.run.prob_floor)
         return self.packer.pack((weights_P, opt_state, ctx)), probs_BV
 
-    # -- the host side ---------------------------------------------------------------
+
+@functools.lru_cache(maxsize=8)
+def programs(config: Config, streams: int) -> Programs:
+    return Programs(config, streams)
+
+
+class Learner:
+    """A fresh model + optimizer for ``streams`` lockstep streams, ready to step."""
+
+    def __init__(self, config: Config, streams: int):
+        self.programs = programs(config, streams)
+        self.num_parameters = self.programs.num_parameters
+        # A fresh copy: the step donates (overwrites) its input buffers.
+        self._buffers = tuple(jnp.array(b, copy=True) for b in self.programs.initial)
+
     def first_probs(self) -> np.ndarray:
-        """p_0: the prediction of the fresh model for the first byte of each stream."""
-        return np.asarray(self._predict(self._buffers))
+        """p_0 (B, 256): the fresh model's prediction for the first byte of each stream."""
+        return np.asarray(self.programs.predict(self._buffers))
 
     def step(self, x_B: np.ndarray, mask_B: np.ndarray) -> np.ndarray:
         """Train on the coded bytes ``x_B`` (streams with mask 0 are ignored); next probs."""
-        self._buffers, probs_BV = self._step(self._buffers, x_B, mask_B)
+        self._buffers, probs_BV = self.programs.step(self._buffers, x_B, mask_B)
         return np.asarray(probs_BV)
 
     def params(self) -> Any:
         """The current weights as the model's pytree."""
-        return self._unravel(self.packer.unpack(self._buffers)[0])
+        return self.programs.unravel(self.programs.packer.unpack(self._buffers)[0])

@@ -1,7 +1,7 @@
 """Minimum description length accounting: the code that decodes, plus what it decodes.
 
-    description length = |decoder's code| + |container|
-                       ~ code_bytes + header_bytes + sum_t -log2 p_t(x_t) / 8
+description length = |decoder's code| + |container|
+                   ~ code_bytes + header_bytes + sum_t -log2 p_t(x_t) / 8
 """
 
 from __future__ import annotations

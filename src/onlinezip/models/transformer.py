@@ -37,10 +37,8 @@ class TransformerLM(nn.Module):
     @nn.compact
     def __call__(self, window_BT: jax.Array) -> jax.Array:
         cfg = self.cfg
-        pos_TH = self.param(
-            "pos", nn.initializers.normal(0.02), (cfg.context, cfg.hidden_dim)
-        )
-        x_BTH = nn.Embed(256, cfg.hidden_dim, name="embed")(window_BT) + pos_TH
+        pos_TH = self.param("pos", nn.initializers.normal(0.02), (cfg.context, cfg.hidden_dim))
+        x_BTH = nn.Embed(256, cfg.hidden_dim, name="embed")(window_BT) + pos_TH[None]
         for layer in range(cfg.num_layers):
             last = layer == cfg.num_layers - 1
             x_BTH = Block(cfg, last_only=last, name=f"block{layer}")(x_BTH)

@@ -1,0 +1,157 @@
+"""The command line, each call in a fresh process (so decoding is cross-process)."""
+
+import json
+import shutil
+import struct
+
+import pytest
+
+from conftest import GOLDEN, run_cli
+
+TESTS = GOLDEN.parent
+needs_taskset = pytest.mark.skipif(shutil.which("taskset") is None, reason="needs taskset")
+
+
+def _ok(proc):
+    assert proc.returncode == 0, proc.stderr.decode()
+    return proc
+
+
+def _one_line_error(proc, fragment: str):
+    err = proc.stderr.decode()
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("onlinezip: error: "), err
+    assert fragment in lines[0], err
+
+
+@pytest.fixture(scope="module")
+def encoded(tmp_path_factory, alice_slice):
+    work = tmp_path_factory.mktemp("cli")
+    (work / "a.txt").write_bytes(alice_slice)
+    proc = _ok(
+        run_cli(
+            "compress",
+            "a.txt",
+            "--config",
+            str(TESTS / "cli_tiny.toml"),
+            "--report",
+            "r.json",
+            "-v",
+            cwd=work,
+        )
+    )
+    assert b"description length" in proc.stderr
+    return work
+
+
+def test_compress_writes_oz_and_report(encoded, alice_slice):
+    rep = json.loads((encoded / "r.json").read_text())
+    assert rep["container_bytes"] == (encoded / "a.txt.oz").stat().st_size
+    assert rep["original_bytes"] == len(alice_slice)
+    assert (encoded / "a.txt").read_bytes() == alice_slice  # input untouched
+
+
+def test_decompress_in_another_process(encoded, alice_slice):
+    _ok(run_cli("decompress", "a.txt.oz", "-o", "back.txt", "--report", "d.json", cwd=encoded))
+    assert (encoded / "back.txt").read_bytes() == alice_slice
+    assert json.loads((encoded / "d.json").read_text())["seconds"] > 0
+
+
+def test_aliases_and_stdio(encoded, alice_slice):
+    blob = _ok(
+        run_cli(
+            "encode", "-", "--config", str(TESTS / "cli_tiny.toml"), stdin=alice_slice, cwd=encoded
+        )
+    ).stdout
+    assert blob == (encoded / "a.txt.oz").read_bytes()  # same bytes: deterministic
+    back = _ok(run_cli("decode", "-", stdin=blob, cwd=encoded)).stdout
+    assert back == alice_slice
+
+
+def test_info(encoded):
+    out = _ok(run_cli("info", "a.txt.oz", "--json", cwd=encoded)).stdout
+    info = json.loads(out)
+    assert info["environment"]["isa"] == "AVX2"
+    assert info["report"]["nll_bits"] > 0
+    text = _ok(run_cli("info", "a.txt.oz", cwd=encoded)).stdout.decode()
+    assert "format version" in text and "jaxlib" in text
+
+
+@needs_taskset
+@pytest.mark.parametrize("enc_cores,dec_cores", [("0,1", "0"), ("1", "0,1")])
+def test_bit_exact_across_core_counts(tmp_path, alice_slice, enc_cores, dec_cores):
+    (tmp_path / "a.txt").write_bytes(alice_slice)
+    _ok(
+        run_cli(
+            "compress",
+            "a.txt",
+            "--config",
+            str(TESTS / "cli_threads.toml"),
+            cwd=tmp_path,
+            cores=enc_cores,
+        )
+    )
+    _ok(run_cli("decompress", "a.txt.oz", "-o", "back.txt", cwd=tmp_path, cores=dec_cores))
+    assert (tmp_path / "back.txt").read_bytes() == alice_slice
+
+
+def test_golden_file_still_decodes(tmp_path):
+    proc = _ok(run_cli("decompress", str(GOLDEN / "sample.txt.oz"), "-o", "-", cwd=tmp_path))
+    assert proc.stdout == (GOLDEN / "sample.txt").read_bytes()
+
+
+def _mutations(blob: bytes) -> dict[str, tuple[bytes, str]]:
+    flip = lambda at: blob[:at] + bytes([blob[at] ^ 1]) + blob[at + 1 :]  # noqa: E731
+    return {
+        "truncated": (blob[: len(blob) // 2], "truncated"),
+        "header byte": (flip(90), "header checksum"),
+        "payload byte": (flip(len(blob) - 3), "payload checksum"),
+        "magic": (b"GIF89a" + blob[6:], "not an onlinezip"),
+        "version": (blob[:8] + struct.pack("<H", 7) + blob[10:], "unsupported format version"),
+        "empty": (b"", "empty file"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_mutations(b"x" * 200)))
+def test_bad_input_gives_one_line_and_no_output(encoded, tmp_path, case):
+    blob, fragment = _mutations((encoded / "a.txt.oz").read_bytes())[case]
+    (tmp_path / "bad.oz").write_bytes(blob)
+    _one_line_error(run_cli("decompress", "bad.oz", cwd=tmp_path), fragment)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.oz"]
+
+
+def test_missing_input(tmp_path):
+    _one_line_error(run_cli("compress", "nope.txt", cwd=tmp_path), "does not exist")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_output_is_not_overwritten(encoded, tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"new")
+    (tmp_path / "a.txt.oz").write_bytes(b"precious")
+    _one_line_error(run_cli("compress", "a.txt", cwd=tmp_path), "already exists")
+    assert (tmp_path / "a.txt.oz").read_bytes() == b"precious"
+    shutil.copy(encoded / "a.txt.oz", tmp_path / "b.txt.oz")
+    (tmp_path / "b.txt").write_bytes(b"keep me")
+    _one_line_error(run_cli("decompress", "b.txt.oz", cwd=tmp_path), "already exists")
+    assert (tmp_path / "b.txt").read_bytes() == b"keep me"
+
+
+def test_bad_config_and_usage_errors(tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"abc")
+    (tmp_path / "c.toml").write_text("[model]\nfamilly = 'gru'\n")
+    _one_line_error(
+        run_cli("compress", "a.txt", "--config", "c.toml", cwd=tmp_path), "unknown key 'familly'"
+    )
+    _one_line_error(
+        run_cli("compress", "a.txt", "--preset", "huge", cwd=tmp_path), "unknown preset 'huge'"
+    )
+    assert run_cli("compress", cwd=tmp_path).returncode == 2
+    assert run_cli("frobnicate", "a.txt", cwd=tmp_path).returncode == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "c.toml"]
+
+
+def test_decompress_needs_a_name_for_output(tmp_path):
+    (tmp_path / "data.bin").write_bytes(b"x")
+    _one_line_error(run_cli("decompress", "data.bin", cwd=tmp_path), "use -o")

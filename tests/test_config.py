@@ -1,0 +1,78 @@
+import dataclasses
+
+import pytest
+
+from onlinezip.config import (
+    Config,
+    config_from_dict,
+    load_config,
+    load_preset,
+    preset_names,
+)
+from onlinezip.errors import OnlinezipError
+
+
+def test_presets_load_and_validate():
+    names = preset_names()
+    for required in ("default", "rae", "tiny", "small", "base"):
+        assert required in names
+    for name in names:
+        assert isinstance(load_preset(name), Config)
+
+
+def test_rae_preset_is_the_literal_setup():
+    rae = load_preset("rae")
+    assert rae.run.streams == 1
+    assert rae.model.family == "transformer"
+
+
+def test_size_presets_share_family_and_optimizer():
+    tiny, small, base = (load_preset(n) for n in ("tiny", "small", "base"))
+    assert tiny.model.family == small.model.family == base.model.family
+    assert tiny.optimizer == small.optimizer == base.optimizer
+
+
+def test_canonical_json_roundtrips():
+    cfg = load_preset("default")
+    import json
+
+    assert config_from_dict(json.loads(cfg.canonical_json())) == cfg
+
+
+def test_unknown_key_is_named(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[model]\nfamily = 'lstm'\nhiden_dim = 3\n")
+    with pytest.raises(OnlinezipError, match="unknown key 'hiden_dim' in \\[model\\]"):
+        load_config(path)
+
+
+def test_unknown_section_and_bad_values():
+    with pytest.raises(OnlinezipError, match="unknown config section"):
+        config_from_dict({"modle": {}})
+    with pytest.raises(OnlinezipError, match="model.family must be one of"):
+        config_from_dict({"model": {"family": "mamba"}})
+    with pytest.raises(OnlinezipError, match="model.hidden_dim must be int"):
+        config_from_dict({"model": {"hidden_dim": "big"}})
+    with pytest.raises(OnlinezipError, match="learning_rate"):
+        config_from_dict({"optimizer": {"learning_rate": -1.0}})
+    with pytest.raises(OnlinezipError, match="num_heads"):
+        config_from_dict({"model": {"family": "transformer", "hidden_dim": 30, "num_heads": 4}})
+
+
+def test_absurd_model_is_refused_before_building():
+    with pytest.raises(OnlinezipError, match="parameters"):
+        config_from_dict({"model": {"hidden_dim": 4096, "num_layers": 64}})
+
+
+def test_bad_toml_and_missing_file(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[model\n")
+    with pytest.raises(OnlinezipError, match="not valid TOML"):
+        load_config(path)
+    with pytest.raises(OnlinezipError, match="cannot read config"):
+        load_config(tmp_path / "missing.toml")
+
+
+def test_config_is_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Config().run.streams = 3  # type: ignore[misc]
