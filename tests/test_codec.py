@@ -39,9 +39,9 @@ def test_repeated_byte_compresses_well(tiny):
     assert len(enc.payload) < 200
 
 
-@pytest.mark.parametrize("family", ["gru", "transformer"])
+@pytest.mark.parametrize("family", ["hashctx", "gru", "transformer"])
 def test_other_families_roundtrip(tiny, family, alice_slice):
-    cfg = tiny.replace(model={"family": family, "context": 8, "num_heads": 2})
+    cfg = tiny.replace(model={"family": family, "context": 8, "num_heads": 2, "table_bits": 12})
     _roundtrip(alice_slice[:600], cfg)
 
 

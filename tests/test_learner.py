@@ -77,3 +77,27 @@ def test_masked_stream_does_not_train(tiny):
     pb = learner_b.step(np.array([7, 200], np.int32), np.array([1, 0], np.float32))
     # Stream 1's byte is masked out of the loss, so only its own context differs.
     np.testing.assert_array_equal(pa[0], pb[0])
+
+
+def test_context_hash_is_integer_exact_and_spreads():
+    from onlinezip.models.hashctx import context_rows
+
+    window = jnp.array([[0, 0, 104, 105], [1, 0, 104, 105]], jnp.int32)
+    rows = np.asarray(context_rows(window, 18))
+    assert rows.shape == (2, 4) and rows.min() >= 0 and rows.max() < 2**18
+    np.testing.assert_array_equal(rows[0, :3], rows[1, :3])  # same last 3 bytes
+    assert rows[0, 3] != rows[1, 3] and len(set(rows[0].tolist())) == 4
+
+
+def test_sparse_sgd_touches_only_looked_up_rows_and_counts_them(tiny):
+    from onlinezip.learner import sparse_sgd
+
+    table = jnp.zeros((8, 3), jnp.float32)
+    idx_BK = jnp.array([[1, 5], [5, 2]], jnp.int32)
+    grad_BKD = jnp.ones((2, 2, 2), jnp.float32)
+    cfg = tiny.optimizer.__class__(row_learning_rate=0.5, row_decay=1.0, row_min_scale=0.1)
+    out = np.asarray(sparse_sgd(table, idx_BK, grad_BKD, jnp.array([1.0, 0.0]), cfg))
+    np.testing.assert_array_equal(out[[0, 3, 4, 6, 7]], 0.0)
+    np.testing.assert_allclose(out[1], [-0.5, -0.5, 1.0])
+    np.testing.assert_allclose(out[5], [-1.0, -1.0, 1.0])  # two updates; one masked stream
+    np.testing.assert_allclose(out[2], [-0.5, -0.5, 0.0])  # a masked stream's row: not counted

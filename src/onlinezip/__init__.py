@@ -9,6 +9,7 @@ b'hello hello hello'
 from onlinezip import runtime as _runtime
 
 _runtime.configure()  # pins XLA's flags; must come before anything imports jax
+_runtime.ensure_backend(strict=False)  # one-thread CPU client, unless JAX was already running
 
 from onlinezip.api import (  # noqa: E402
     Result,

@@ -17,23 +17,25 @@ from typing import Any
 
 from onlinezip.errors import OnlinezipError
 
-FAMILIES = ("lstm", "gru", "transformer")
+FAMILIES = ("hashctx", "lstm", "gru", "transformer")
 OPTIMIZERS = ("sgd", "adam")
 
-# Upper bound on model parameters a config may ask for: refuses absurd headers before
-# any allocation (a 16M-parameter model is already far too slow to train per byte).
-MAX_PARAMETERS = 16_000_000
+# Upper bound on model parameters (hashed-table rows included) a config may ask for:
+# refuses absurd headers before any allocation (64M float32 = 256 MiB of weights).
+MAX_PARAMETERS = 64_000_000
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    family: str = "lstm"  # "lstm" | "gru" (one-step recurrent) | "transformer" (causal, windowed)
+    family: str = "lstm"  # "hashctx" | "lstm" | "gru" | "transformer" (see onlinezip.models)
     embed_dim: int = 32  # width of the byte embedding (recurrent families)
-    hidden_dim: int = 128  # recurrent state width, or the transformer's model width
+    hidden_dim: int = 128  # recurrent state / transformer model / hashctx row width
     num_layers: int = 1  # stacked recurrent cells, or transformer blocks
     num_heads: int = 4  # attention heads (transformer only); must divide hidden_dim
     context: int = 32  # bytes the transformer attends over (transformer only)
     mlp_ratio: int = 4  # transformer MLP width = mlp_ratio * hidden_dim
+    orders: int = 6  # hashctx: contexts of the last 1..orders bytes are hashed
+    table_bits: int = 18  # hashctx: the hashed table has 2**table_bits rows
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,9 @@ class OptimizerConfig:
     b2: float = 0.999  # Adam second-moment decay
     eps: float = 1e-8  # Adam denominator epsilon
     grad_clip: float = 0.0  # clip the gradient's global norm to this (0 = no clipping)
+    row_learning_rate: float = 0.02  # hashctx rows: plain SGD at this rate ...
+    row_decay: float = 0.1  # ... times 1 / (1 + row_decay * times the row was updated) ...
+    row_min_scale: float = 0.05  # ... but never less than row_min_scale times the rate
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,8 @@ def validate(cfg: Config) -> Config:
         value = getattr(m, key)
         _require(1 <= value <= 4096, f"model.{key} must be in 1..4096, got {value}")
     _require(1 <= m.num_layers <= 64, f"model.num_layers must be in 1..64, got {m.num_layers}")
+    _require(1 <= m.orders <= 16, f"model.orders must be in 1..16, got {m.orders}")
+    _require(8 <= m.table_bits <= 24, f"model.table_bits must be in 8..24, got {m.table_bits}")
     if m.family == "transformer":
         _require(
             m.hidden_dim % m.num_heads == 0,
@@ -138,6 +145,15 @@ def validate(cfg: Config) -> Config:
         _require(0 <= value < 1, f"optimizer.{key} must be in [0, 1), got {value}")
     _require(0 < o.eps <= 1, f"optimizer.eps must be in (0, 1], got {o.eps}")
     _require(
+        math.isfinite(o.row_learning_rate) and 0 <= o.row_learning_rate <= 100,
+        f"optimizer.row_learning_rate must be in [0, 100], got {o.row_learning_rate}",
+    )
+    _require(0 <= o.row_decay <= 100, f"optimizer.row_decay must be in [0, 100], got {o.row_decay}")
+    _require(
+        0 <= o.row_min_scale <= 1,
+        f"optimizer.row_min_scale must be in [0, 1], got {o.row_min_scale}",
+    )
+    _require(
         math.isfinite(o.grad_clip) and o.grad_clip >= 0,
         f"optimizer.grad_clip must be >= 0 (0 = off), got {o.grad_clip}",
     )
@@ -156,6 +172,8 @@ def validate(cfg: Config) -> Config:
 def estimate_parameters(m: ModelConfig) -> int:
     """Parameter count of the model a config describes (used to refuse absurd sizes early)."""
     h, e, n = m.hidden_dim, m.embed_dim, m.num_layers
+    if m.family == "hashctx":
+        return (2**m.table_bits) * (h + 1) + h * 256 + 256 + 256 * 256 + m.orders
     if m.family == "transformer":
         block = 4 * h * h + 2 * m.mlp_ratio * h * h + 4 * h
         return 256 * h + m.context * h + n * block + h * 256

@@ -9,8 +9,10 @@ The weights are one flat float32 vector, so the optimizer update is a handful of
 vector ops rather than a few per weight array (XLA's CPU runtime pays about 1 us per
 op, which dominates a small model's step). The whole state (weights, optimizer state,
 context) lives in one flat buffer per dtype, unpacked inside the step with static
-slices and donated back to XLA on every call. Compiled programs are cached per
-(config, streams), so a process that codes many inputs compiles once.
+slices and donated back to XLA on every call. A model's big hashed table, if it has
+one, is a buffer of its own (donated too, so its sparse update happens in place).
+Compiled programs are cached per (config, streams): a process that codes many inputs
+compiles once.
 """
 
 from __future__ import annotations
@@ -58,6 +60,26 @@ class FlatPacker:
         return jax.tree.unflatten(self.treedef, leaves)
 
 
+def sparse_sgd(
+    table_RC: jax.Array,
+    idx_BK: jax.Array,
+    grad_BKD: jax.Array,
+    mask_B: jax.Array,
+    cfg: OptimizerConfig,
+) -> jax.Array:
+    """SGD on the looked-up rows only, each at a rate that decays with its update count.
+
+    The count lives in the table's last column (a separate array would make XLA copy
+    the table at every step). Repeated rows add their updates, in a fixed order.
+    """
+    count_BK = table_RC[idx_BK, -1]
+    scale_BK = jnp.maximum(1.0 / (1.0 + cfg.row_decay * count_BK), cfg.row_min_scale)
+    delta_BKD = -cfg.row_learning_rate * scale_BK[..., None] * grad_BKD
+    seen_BK1 = jnp.broadcast_to(mask_B[:, None, None], (*idx_BK.shape, 1))
+    update_BKC = jnp.concatenate([delta_BKD, seen_BK1], axis=-1)
+    return table_RC.at[idx_BK].add(update_BKC)
+
+
 def build_optimizer(cfg: OptimizerConfig) -> optax.GradientTransformation:
     if cfg.name == "sgd":
         opt = optax.sgd(cfg.learning_rate, momentum=cfg.momentum or None)
@@ -83,27 +105,34 @@ class Programs:
         state = (weights_P, self.optimizer.init(weights_P), ctx)
         self.num_parameters = int(weights_P.size)
         self.packer = FlatPacker(state)
-        buffers = jax.jit(self.packer.pack)(state)
+        buffers = (*jax.jit(self.packer.pack)(state), self.model.init_table())
         self.initial = tuple(np.asarray(b) for b in buffers)  # host copy: steps donate
         x_B = jax.ShapeDtypeStruct((streams,), jnp.int32)
         mask_B = jax.ShapeDtypeStruct((streams,), jnp.float32)
         self.predict = jax.jit(self.predict_fn).lower(buffers).compile()
         self.step = jax.jit(self.step_fn, donate_argnums=0).lower(buffers, x_B, mask_B).compile()
 
-    def predict_fn(self, buffers: tuple) -> jax.Array:
-        weights_P, _, ctx = self.packer.unpack(buffers)
-        logits_BV, _ = self.model.logits(self.unravel(weights_P), ctx)
+    def _probs(self, weights_P: jax.Array, ctx: Any, table: jax.Array) -> jax.Array:
+        _, rows = self.model.lookup(table, ctx)
+        logits_BV, _ = self.model.logits(self.unravel(weights_P), ctx, rows)
         return coder_probs(logits_BV, self.config.run.prob_floor)
 
-    def step_fn(self, buffers: tuple, x_B: jax.Array, mask_B: jax.Array):
-        weights_P, opt_state, ctx = self.packer.unpack(buffers)
+    def predict_fn(self, buffers: tuple) -> jax.Array:
+        weights_P, _, ctx = self.packer.unpack(buffers[:-1])
+        return self._probs(weights_P, ctx, buffers[-1])
 
-        def loss_fn(w_P):
-            logits_BV, aux = self.model.logits(self.unravel(w_P), ctx)
+    def step_fn(self, buffers: tuple, x_B: jax.Array, mask_B: jax.Array):
+        weights_P, opt_state, ctx = self.packer.unpack(buffers[:-1])
+        table = buffers[-1]
+        idx, rows = self.model.lookup(table, ctx)
+
+        def loss_fn(w_P, rows):
+            logits_BV, aux = self.model.logits(self.unravel(w_P), ctx, rows)
             nll_B = optax.softmax_cross_entropy_with_integer_labels(logits_BV, x_B)
             return jnp.sum(nll_B * mask_B) / jnp.maximum(jnp.sum(mask_B), 1.0), aux
 
-        (loss, aux), grad_P = jax.value_and_grad(loss_fn, has_aux=True)(weights_P)
+        grad_fn = jax.value_and_grad(loss_fn, argnums=(0, 1), has_aux=True)
+        (loss, aux), (grad_P, grad_rows) = grad_fn(weights_P, rows)
         updates_P, new_opt_state = self.optimizer.update(grad_P, opt_state, weights_P)
         # A non-finite loss or update is skipped, identically on both sides.
         finite = jnp.isfinite(loss) & jnp.all(jnp.isfinite(updates_P))
@@ -111,10 +140,13 @@ class Programs:
         opt_state = jax.tree.map(
             lambda new, old: jnp.where(finite, new, old), new_opt_state, opt_state
         )
+        if self.model.sparse:
+            row_mask_B = jnp.where(finite, mask_B, 0.0)
+            safe_grad = jnp.where(finite, grad_rows, 0.0)
+            table = sparse_sgd(table, idx, safe_grad, row_mask_B, self.config.optimizer)
         ctx = self.model.advance(ctx, aux, x_B)
-        logits_BV, _ = self.model.logits(self.unravel(weights_P), ctx)
-        probs_BV = coder_probs(logits_BV, self.config.run.prob_floor)
-        return self.packer.pack((weights_P, opt_state, ctx)), probs_BV
+        probs_BV = self._probs(weights_P, ctx, table)
+        return (*self.packer.pack((weights_P, opt_state, ctx)), table), probs_BV
 
 
 @functools.lru_cache(maxsize=8)
@@ -142,4 +174,4 @@ class Learner:
 
     def params(self) -> Any:
         """The current weights as the model's pytree."""
-        return self.programs.unravel(self.programs.packer.unpack(self._buffers)[0])
+        return self.programs.unravel(self.programs.packer.unpack(self._buffers[:-1])[0])

@@ -40,8 +40,13 @@ def configure() -> None:
         os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_max_isa={ISA}".strip()
 
 
-def ensure_backend() -> None:
-    """Create JAX's CPU client with a one-thread pool, whatever the machine's core count."""
+def ensure_backend(strict: bool = True) -> None:
+    """Create JAX's CPU client with a one-thread pool, whatever the machine's core count.
+
+    If JAX's backend already exists (created by other code before onlinezip was
+    imported), its thread pool is unknown: raise, or with ``strict=False`` do nothing
+    (the coding functions call this again, strictly).
+    """
     global _backend_ready
     if _backend_ready:
         return
@@ -49,6 +54,8 @@ def ensure_backend() -> None:
     from jax._src import xla_bridge
 
     if xla_bridge.backends_are_initialized():
+        if not strict:
+            return
         raise OnlinezipError(
             "JAX was initialised before onlinezip could pin its CPU thread pool, so results "
             "could differ between machines; import onlinezip before running any JAX code"

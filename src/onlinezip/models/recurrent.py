@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from onlinezip.config import ModelConfig
+from onlinezip.models.base import DenseModel
 
 
 class LSTMCell(nn.Module):
@@ -56,7 +57,7 @@ class RecurrentLM(nn.Module):
         return logits_BV, tuple(new_carries)
 
 
-class RecurrentModel:
+class RecurrentModel(DenseModel):
     """ctx = (carries per layer, the last byte seen (B,)); aux = the carries after it."""
 
     def __init__(self, cfg: ModelConfig):
@@ -73,7 +74,7 @@ class RecurrentModel:
         params = self.net.init(key, *ctx)["params"]
         return params, ctx
 
-    def logits(self, params: Any, ctx: Any) -> tuple[jax.Array, Any]:
+    def logits(self, params: Any, ctx: Any, rows: Any = ()) -> tuple[jax.Array, Any]:
         carries, token_B = ctx
         return self.net.apply({"params": params}, carries, token_B)
 

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from onlinezip.config import ModelConfig
+from onlinezip.models.base import DenseModel
 
 
 class Block(nn.Module):
@@ -46,7 +47,7 @@ class TransformerLM(nn.Module):
         return nn.Dense(256, name="head")(x_BH)  # (B, 256)
 
 
-class TransformerModel:
+class TransformerModel(DenseModel):
     """ctx = the last ``context`` bytes of each stream (B, T), zeros before the start."""
 
     def __init__(self, cfg: ModelConfig):
@@ -58,7 +59,7 @@ class TransformerModel:
         params = self.net.init(key, window_BT)["params"]
         return params, window_BT
 
-    def logits(self, params: Any, ctx: Any) -> tuple[jax.Array, Any]:
+    def logits(self, params: Any, ctx: Any, rows: Any = ()) -> tuple[jax.Array, Any]:
         return self.net.apply({"params": params}, ctx), None
 
     def advance(self, ctx: Any, aux: Any, x_B: jax.Array) -> Any:

@@ -1,0 +1,141 @@
+"""Benchmark presets against classical codecs: ratio, speed (compilation included), memory.
+
+    python benchmarks/run.py [--presets default rae ...] [--files PATH ...] [--out DIR]
+
+Every onlinezip figure comes from a fresh process running the CLI (compress, then
+decompress from the .oz file, then a byte comparison), timed by the ``seconds`` its
+``--report`` gives (model compilation included, interpreter start-up excluded) and its
+peak RSS read from ``getrusage``. The classical codecs run in this process through
+Python's gzip / bz2 / lzma modules. Writes ``results.md`` and ``results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bz2
+import gzip
+import json
+import lzma
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_FILES = [REPO.parent / "shared" / "data" / "canterbury" / "alice29.txt"]
+CLASSICAL = {
+    "gzip -9": lambda d: gzip.compress(d, 9, mtime=0),
+    "bzip2 -9": lambda d: bz2.compress(d, 9),
+    "xz -9e": lambda d: lzma.compress(d, preset=9 | lzma.PRESET_EXTREME),
+}
+
+
+def _cli(*args: str) -> tuple[float, int]:
+    """Run the CLI in a child; return (wall seconds, child's peak RSS in bytes)."""
+    start = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "onlinezip.cli", *args])
+    _, status, usage = os.wait4(child.pid, 0)  # this child's own resource usage
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"onlinezip {' '.join(args)} exited {child.returncode}")
+    return time.perf_counter() - start, usage.ru_maxrss * 1024  # ru_maxrss: KiB on Linux
+
+
+def bench_preset(path: Path, preset: str, work: Path) -> dict:
+    oz, back = work / f"{path.name}.{preset}.oz", work / f"{path.name}.{preset}.out"
+    c_rep, d_rep = work / "c.json", work / "d.json"
+    _, c_rss = _cli("compress", str(path), "-o", str(oz), "--preset", preset, "-q", "--force",
+                    "--report", str(c_rep))  # fmt: skip
+    _, d_rss = _cli("decompress", str(oz), "-o", str(back), "-q", "--force",
+                    "--report", str(d_rep))  # fmt: skip
+    if back.read_bytes() != path.read_bytes():
+        raise SystemExit(f"ROUNDTRIP FAILED: {path} with preset {preset}")
+    c, d = json.loads(c_rep.read_text()), json.loads(d_rep.read_text())
+    return {
+        "codec": f"onlinezip {preset}",
+        "bits_per_byte": c["bits_per_byte"],
+        "compressed_bytes": c["container_bytes"],
+        "nll_bits_per_byte": c["nll_bits_per_byte"],
+        "compress_kb_s": c["bytes_per_second"] / 1000,
+        "decompress_kb_s": d["bytes_per_second"] / 1000,
+        "compress_seconds": c["seconds"],
+        "decompress_seconds": d["seconds"],
+        "peak_rss_mib": max(c_rss, d_rss) / 2**20,
+        "roundtrip": "ok (separate process)",
+    }
+
+
+def bench_classical(path: Path, name: str) -> dict:
+    data = path.read_bytes()
+    start = time.perf_counter()
+    blob = CLASSICAL[name](data)
+    seconds = time.perf_counter() - start
+    return {
+        "codec": name,
+        "bits_per_byte": 8 * len(blob) / len(data),
+        "compressed_bytes": len(blob),
+        "compress_kb_s": len(data) / seconds / 1000,
+    }
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": cpu, "usable_cores": len(os.sched_getaffinity(0)),
+            "python": platform.python_version(), "platform": platform.platform(),
+            "date": time.strftime("%Y-%m-%d")}  # fmt: skip
+
+
+def to_markdown(rows: list[dict], info: dict) -> str:
+    lines = [
+        f"Machine: {info['cpu']}, {info['usable_cores']} usable cores, {info['date']}.",
+        "onlinezip speeds are whole compress / decompress calls with model compilation "
+        "included; decompression ran in a separate process from the .oz file.",
+        "",
+        "| file | codec | bits/byte | bytes | compress KB/s | decompress KB/s | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        dec = f"{r['decompress_kb_s']:.2f}" if "decompress_kb_s" in r else ""
+        rss = f"{r['peak_rss_mib']:.0f}" if "peak_rss_mib" in r else ""
+        lines.append(
+            f"| {r['file']} | {r['codec']} | {r['bits_per_byte']:.3f} | "
+            f"{r['compressed_bytes']:,} | {r['compress_kb_s']:.2f} | {dec} | {rss} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", nargs="+", default=["default", "rae"])
+    parser.add_argument("--files", nargs="+", type=Path, default=DEFAULT_FILES)
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in args.files:
+            for name in CLASSICAL:
+                rows.append({"file": path.name, **bench_classical(path, name)})
+            for preset in args.presets:
+                row = {"file": path.name, **bench_preset(path, preset, Path(tmp))}
+                print(json.dumps(row), flush=True)
+                rows.append(row)
+    info = machine()
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps({"machine": info, "rows": rows}, indent=2))
+    (args.out / "results.md").write_text(to_markdown(rows, info))
+    print(to_markdown(rows, info))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""A hashed-context log-linear model: learns from the first bytes it sees.
+
+For each order k = 1..K the last k bytes are hashed to a row of a big table (2**bits
+rows of width D). The prediction is
+
+    logits_BV = (sum_k gate_k * row_k) @ W + b + O1[last byte]
+
+where O1 is an exact 256 x 256 order-1 logit table. W, b, O1 and the gates are dense
+weights trained by the configured optimizer; the table rows are trained sparsely by the
+learner (see ``learner.sparse_sgd``): only the K rows a step looked up change, each at
+a rate that decays with the number of times that row was updated, kept in an extra
+last column of the table. A step therefore costs O(K*D + D*256) whatever the table size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from onlinezip.config import ModelConfig
+
+_GOLDEN = 0x9E3779B1  # per-order salt
+_FNV = 0x01000193  # FNV-1a prime
+
+
+def _fmix(h: jax.Array) -> jax.Array:
+    """murmur3's 32-bit finaliser: every input bit affects every output bit."""
+    h = h ^ (h >> 16)
+    h = h * jnp.uint32(0x85EBCA6B)
+    h = h ^ (h >> 13)
+    h = h * jnp.uint32(0xC2B2AE35)
+    return h ^ (h >> 16)
+
+
+def context_rows(window_BK: jax.Array, bits: int) -> jax.Array:
+    """(B, K) int32 table rows of the contexts of the last 1..K bytes (integer ops only)."""
+    orders = window_BK.shape[1]
+    h_B = jnp.zeros(window_BK.shape[:1], jnp.uint32)
+    rows = []
+    for k in range(1, orders + 1):
+        h_B = (h_B ^ window_BK[:, -k].astype(jnp.uint32)) * jnp.uint32(_FNV)
+        salted_B = _fmix(h_B + jnp.uint32((k * _GOLDEN) & 0xFFFFFFFF))
+        rows.append((salted_B >> (32 - bits)).astype(jnp.int32))
+    return jnp.stack(rows, axis=1)
+
+
+class HashCtxHead(nn.Module):
+    cfg: ModelConfig
+
+    @nn.compact
+    def __call__(self, rows_BKD: jax.Array, last_B: jax.Array) -> jax.Array:
+        gates_K = self.param("gates", nn.initializers.ones, (self.cfg.orders,))
+        mixed_BD = jnp.einsum("bkd,k->bd", rows_BKD, gates_K)
+        order1_VV = self.param("order1", nn.initializers.zeros, (256, 256))
+        return nn.Dense(256, name="out")(mixed_BD) + order1_VV[last_B]  # (B, 256)
+
+
+class HashCtxModel:
+    """ctx = the last K bytes of each stream (B, K); the table is (2**bits, D + 1)."""
+
+    sparse = True
+
+    def __init__(self, cfg: ModelConfig):
+        self.cfg = cfg
+        self.net = HashCtxHead(cfg)
+
+    def init(self, key: jax.Array, batch: int) -> tuple[Any, Any]:
+        window_BK = jnp.zeros((batch, self.cfg.orders), jnp.int32)
+        rows_BKD = jnp.zeros((batch, self.cfg.orders, self.cfg.hidden_dim), jnp.float32)
+        params = self.net.init(key, rows_BKD, window_BK[:, -1])["params"]
+        return params, window_BK
+
+    def init_table(self) -> jax.Array:
+        """All rows start at zero (no opinion); the last column counts updates."""
+        return jnp.zeros((2**self.cfg.table_bits, self.cfg.hidden_dim + 1), jnp.float32)
+
+    def lookup(self, table_RC: jax.Array, ctx: Any) -> tuple[jax.Array, jax.Array]:
+        idx_BK = context_rows(ctx, self.cfg.table_bits)
+        return idx_BK, table_RC[idx_BK, :-1]  # (B, K), (B, K, D)
+
+    def logits(self, params: Any, ctx: Any, rows: Any) -> tuple[jax.Array, Any]:
+        return self.net.apply({"params": params}, rows, ctx[:, -1]), None
+
+    def advance(self, ctx: Any, aux: Any, x_B: jax.Array) -> Any:
+        return jnp.concatenate([ctx[:, 1:], x_B.astype(jnp.int32)[:, None]], axis=1)

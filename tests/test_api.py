@@ -1,0 +1,67 @@
+import dataclasses
+
+import pytest
+
+import onlinezip
+from onlinezip import container
+
+
+@pytest.fixture(scope="module")
+def blob(tiny, alice_slice):
+    return onlinezip.compress(alice_slice[:800], tiny)
+
+
+def _repack(blob: bytes, **changes) -> bytes:
+    header, payload = container.parse(blob)
+    return container.pack(dataclasses.replace(header, **changes), payload)
+
+
+def test_api_roundtrip_and_presets(blob, alice_slice):
+    assert onlinezip.decompress(blob) == alice_slice[:800]
+    header, rep = onlinezip.read_header(blob)
+    assert header.preset == "custom" and rep["container_bytes"] == len(blob)
+
+
+def test_default_preset_roundtrip():
+    data = b"abracadabra " * 20
+    assert onlinezip.decompress(onlinezip.compress(data)) == data
+
+
+def test_other_environment_is_refused_naming_the_difference(blob, alice_slice):
+    header, _ = container.parse(blob)
+    other = _repack(blob, environment={**header.environment, "jaxlib": "0.0.1"})
+    with pytest.raises(onlinezip.OnlinezipError, match=r"jaxlib 0\.0\.1 \(file\)"):
+        onlinezip.decompress(other)
+    # The override is risky but never silent: the checksum still guards the bytes.
+    assert onlinezip.decompress(other, ignore_environment=True) == alice_slice[:800]
+
+
+def test_checksum_mismatch_after_decoding_is_an_error(blob):
+    wrong = _repack(blob, sha256=container.sha256(b"something else"))
+    with pytest.raises(onlinezip.OnlinezipError, match="SHA-256"):
+        onlinezip.decompress(wrong)
+
+
+def test_wrong_config_in_header_fails_the_checksum(blob, tiny):
+    wrong = _repack(blob, config=tiny.replace(run={"seed": 12345}))
+    with pytest.raises(onlinezip.OnlinezipError, match="does not match"):
+        onlinezip.decompress(wrong)
+
+
+def test_bad_config_type_is_a_type_error():
+    with pytest.raises(TypeError):
+        onlinezip.compress(b"x", config=3)  # type: ignore[arg-type]
+
+
+def test_jax_started_before_onlinezip_is_refused_loudly():
+    import subprocess
+    import sys
+
+    code = (
+        "import jax; jax.devices()\n"
+        "import onlinezip\n"
+        "try:\n    onlinezip.compress(b'abc')\n"
+        "except onlinezip.OnlinezipError as e:\n    print('refused:', e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "refused: JAX was initialised before onlinezip" in out.stdout, out.stderr
