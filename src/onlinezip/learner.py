@@ -9,8 +9,8 @@ The weights are one flat float32 vector, so the optimizer update is a handful of
 vector ops rather than a few per weight array (XLA's CPU runtime pays about 1 us per
 op, which dominates a small model's step). The whole state (weights, optimizer state,
 context) lives in one flat buffer per dtype, unpacked inside the step with static
-slices and donated back to XLA on every call. A model's big hashed table, if it has
-one, is a buffer of its own (donated too, so its sparse update happens in place).
+slices and donated back to XLA on every call. A model's sparsely-trained tables, if it
+has any, are buffers of their own (donated too, so their updates happen in place).
 Compiled programs are cached per (config, streams): a process that codes many inputs
 compiles once.
 """
@@ -18,13 +18,13 @@ compiles once.
 from __future__ import annotations
 
 import functools
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from jax.flatten_util import ravel_pytree
 
 from onlinezip import runtime
 from onlinezip.config import Config, OptimizerConfig
@@ -62,22 +62,24 @@ class FlatPacker:
 
 def sparse_sgd(
     table_RC: jax.Array,
-    idx_BK: jax.Array,
-    grad_BKD: jax.Array,
+    idx_B_: jax.Array,
+    grad_B_D: jax.Array,
     mask_B: jax.Array,
     cfg: OptimizerConfig,
 ) -> jax.Array:
     """SGD on the looked-up rows only, each at a rate that decays with its update count.
 
-    The count lives in the table's last column (a separate array would make XLA copy
-    the table at every step). Repeated rows add their updates, in a fixed order.
+    ``idx_B_`` is (B,) or (B, K): the rows each stream looked up; ``grad_B_D`` the loss
+    gradient with respect to those rows (without the count column). The count lives in
+    the table's last column (a separate array would make XLA copy the table at every
+    step). Repeated rows add their updates, in a fixed order.
     """
-    count_BK = table_RC[idx_BK, -1]
-    scale_BK = jnp.maximum(1.0 / (1.0 + cfg.row_decay * count_BK), cfg.row_min_scale)
-    delta_BKD = -cfg.row_learning_rate * scale_BK[..., None] * grad_BKD
-    seen_BK1 = jnp.broadcast_to(mask_B[:, None, None], (*idx_BK.shape, 1))
-    update_BKC = jnp.concatenate([delta_BKD, seen_BK1], axis=-1)
-    return table_RC.at[idx_BK].add(update_BKC)
+    count_B_ = table_RC[idx_B_, -1]
+    scale_B_ = jnp.maximum(1.0 / (1.0 + cfg.row_decay * count_B_), cfg.row_min_scale)
+    delta_B_D = -cfg.row_learning_rate * scale_B_[..., None] * grad_B_D
+    mask_B_1 = mask_B.reshape(mask_B.shape + (1,) * idx_B_.ndim)
+    seen_B_1 = jnp.broadcast_to(mask_B_1, (*idx_B_.shape, 1))
+    return table_RC.at[idx_B_].add(jnp.concatenate([delta_B_D, seen_B_1], axis=-1))
 
 
 def build_optimizer(cfg: OptimizerConfig) -> optax.GradientTransformation:
@@ -91,40 +93,61 @@ def build_optimizer(cfg: OptimizerConfig) -> optax.GradientTransformation:
 
 
 class Programs:
-    """The two compiled programs of one (config, streams) and the initial state."""
+    """The two compiled programs of one (config, streams): ``init`` and ``step``.
+
+    ``init(key) -> (buffers, probs_BV)`` builds the fresh state from the seed and the
+    first prediction; ``step(buffers, x_B, mask_B) -> (buffers, probs_BV)`` is one byte.
+    Both are lowered from shapes alone and compiled side by side.
+    """
 
     def __init__(self, config: Config, streams: int):
         runtime.ensure_backend()
-        self.config = config
+        self.config, self.streams = config, streams
         self.model = build_model(config.model)
         self.optimizer = build_optimizer(config.optimizer)
         root_key = jax.random.key(config.run.seed)
-        init_key = jax.random.fold_in(root_key, 0)  # named use of the seed: model weights
-        params, ctx = jax.jit(self.model.init, static_argnums=1)(init_key, streams)
-        weights_P, self.unravel = ravel_pytree(params)  # (P,) float32
-        state = (weights_P, self.optimizer.init(weights_P), ctx)
-        self.num_parameters = int(weights_P.size)
-        self.packer = FlatPacker(state)
-        buffers = (*jax.jit(self.packer.pack)(state), self.model.init_table())
-        self.initial = tuple(np.asarray(b) for b in buffers)  # host copy: steps donate
+        self.init_key = jax.random.fold_in(root_key, 0)  # named use of the seed: weights
+        params, _ = jax.eval_shape(lambda key: self.model.init(key, streams), self.init_key)
+        self.params_packer = FlatPacker(params)  # weights as one (P,) float32 vector
+        self.num_parameters = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(params))
+        self.packer = FlatPacker(jax.eval_shape(self._fresh_state, self.init_key))
+        self.num_packed = len(self.packer.dtypes)
+        buffers, _ = jax.eval_shape(self.init_fn, self.init_key)
         x_B = jax.ShapeDtypeStruct((streams,), jnp.int32)
         mask_B = jax.ShapeDtypeStruct((streams,), jnp.float32)
-        self.predict = jax.jit(self.predict_fn).lower(buffers).compile()
-        self.step = jax.jit(self.step_fn, donate_argnums=0).lower(buffers, x_B, mask_B).compile()
+        lowered = (
+            jax.jit(self.init_fn).lower(self.init_key),
+            jax.jit(self.step_fn, donate_argnums=0).lower(buffers, x_B, mask_B),
+        )
+        with ThreadPoolExecutor(len(lowered)) as pool:  # XLA compiles outside the GIL
+            self.init, self.step = pool.map(lambda low: low.compile(), lowered)
 
-    def _probs(self, weights_P: jax.Array, ctx: Any, table: jax.Array) -> jax.Array:
-        _, rows = self.model.lookup(table, ctx)
+    def unravel(self, weights_P: jax.Array) -> Any:
+        return self.params_packer.unpack((weights_P,))
+
+    def _fresh_state(self, key: jax.Array) -> tuple:
+        params, ctx = self.model.init(key, self.streams)
+        (weights_P,) = FlatPacker(params).pack(params)
+        return weights_P, self.optimizer.init(weights_P), ctx
+
+    def init_fn(self, key: jax.Array) -> tuple[tuple, jax.Array]:
+        weights_P, opt_state, ctx = self._fresh_state(key)
+        tables = self.model.init_tables()
+        buffers = (*self.packer.pack((weights_P, opt_state, ctx)), *tables)
+        return buffers, self._probs(weights_P, ctx, tables)
+
+    def _probs(self, weights_P: jax.Array, ctx: Any, tables: tuple) -> jax.Array:
+        _, rows = self.model.lookup(tables, ctx)
         logits_BV, _ = self.model.logits(self.unravel(weights_P), ctx, rows)
         return coder_probs(logits_BV, self.config.run.prob_floor)
 
-    def predict_fn(self, buffers: tuple) -> jax.Array:
-        weights_P, _, ctx = self.packer.unpack(buffers[:-1])
-        return self._probs(weights_P, ctx, buffers[-1])
+    def _unpack(self, buffers: tuple) -> tuple[Any, Any, Any, tuple]:
+        weights_P, opt_state, ctx = self.packer.unpack(buffers[: self.num_packed])
+        return weights_P, opt_state, ctx, buffers[self.num_packed :]
 
     def step_fn(self, buffers: tuple, x_B: jax.Array, mask_B: jax.Array):
-        weights_P, opt_state, ctx = self.packer.unpack(buffers[:-1])
-        table = buffers[-1]
-        idx, rows = self.model.lookup(table, ctx)
+        weights_P, opt_state, ctx, tables = self._unpack(buffers)
+        idx, rows = self.model.lookup(tables, ctx)
 
         def loss_fn(w_P, rows):
             logits_BV, aux = self.model.logits(self.unravel(w_P), ctx, rows)
@@ -140,13 +163,14 @@ class Programs:
         opt_state = jax.tree.map(
             lambda new, old: jnp.where(finite, new, old), new_opt_state, opt_state
         )
-        if self.model.sparse:
-            row_mask_B = jnp.where(finite, mask_B, 0.0)
-            safe_grad = jnp.where(finite, grad_rows, 0.0)
-            table = sparse_sgd(table, idx, safe_grad, row_mask_B, self.config.optimizer)
+        row_mask_B = jnp.where(finite, mask_B, 0.0)
+        tables = tuple(
+            sparse_sgd(t, i, jnp.where(finite, g, 0.0), row_mask_B, self.config.optimizer)
+            for t, i, g in zip(tables, idx, grad_rows, strict=True)
+        )
         ctx = self.model.advance(ctx, aux, x_B)
-        probs_BV = self._probs(weights_P, ctx, table)
-        return (*self.packer.pack((weights_P, opt_state, ctx)), table), probs_BV
+        probs_BV = self._probs(weights_P, ctx, tables)
+        return (*self.packer.pack((weights_P, opt_state, ctx)), *tables), probs_BV
 
 
 @functools.lru_cache(maxsize=8)
@@ -160,12 +184,11 @@ class Learner:
     def __init__(self, config: Config, streams: int):
         self.programs = programs(config, streams)
         self.num_parameters = self.programs.num_parameters
-        # A fresh copy: the step donates (overwrites) its input buffers.
-        self._buffers = tuple(jnp.array(b, copy=True) for b in self.programs.initial)
+        self._buffers, self._first_probs = self.programs.init(self.programs.init_key)
 
     def first_probs(self) -> np.ndarray:
         """p_0 (B, 256): the fresh model's prediction for the first byte of each stream."""
-        return np.asarray(self.programs.predict(self._buffers))
+        return np.asarray(self._first_probs)
 
     def step(self, x_B: np.ndarray, mask_B: np.ndarray) -> np.ndarray:
         """Train on the coded bytes ``x_B`` (streams with mask 0 are ignored); next probs."""
@@ -174,4 +197,4 @@ class Learner:
 
     def params(self) -> Any:
         """The current weights as the model's pytree."""
-        return self.programs.unravel(self.programs.packer.unpack(self._buffers[:-1])[0])
+        return self.programs.unravel(self.programs._unpack(self._buffers)[0])

@@ -2,14 +2,14 @@
 
 Every model answers these questions, all pure functions of arrays:
   ``init(key, batch)``            -> (params, ctx): fresh weights and the empty context
-  ``init_table()``                -> table: a big sparsely-trained table, or an empty one
-  ``lookup(table, ctx)``          -> (idx, rows): the table rows this context uses
+  ``init_tables()``               -> tables: sparsely-trained row tables (maybe none)
+  ``lookup(tables, ctx)``         -> (idx, rows): per table, the rows this context uses
   ``logits(params, ctx, rows)``   -> (logits_BV, aux): the prediction for the next byte
   ``advance(ctx, aux, x_B)``      -> ctx: the context once byte ``x_B`` has been seen
 ``ctx`` is whatever the model carries between bytes (a recurrent state, a window of
 bytes); ``aux`` is what ``logits`` computed that ``advance`` may reuse. Gradients flow
 through ``logits`` only, so one optimizer step trains on exactly one new byte per stream.
-Dense models (``sparse = False``) have an empty table and look up no rows.
+Dense models have no tables and look up no rows.
 """
 
 from __future__ import annotations
@@ -27,13 +27,11 @@ VOCAB = 256  # tokens are bytes
 
 
 class ByteModel(Protocol):
-    sparse: bool
-
     def init(self, key: jax.Array, batch: int) -> tuple[Any, Any]: ...
 
-    def init_table(self) -> jax.Array: ...
+    def init_tables(self) -> tuple: ...
 
-    def lookup(self, table: jax.Array, ctx: Any) -> tuple[jax.Array, Any]: ...
+    def lookup(self, tables: tuple, ctx: Any) -> tuple[tuple, tuple]: ...
 
     def logits(self, params: Any, ctx: Any, rows: Any) -> tuple[jax.Array, Any]: ...
 

@@ -5,11 +5,11 @@ rows of width D). The prediction is
 
     logits_BV = (sum_k gate_k * row_k) @ W + b + O1[last byte]
 
-where O1 is an exact 256 x 256 order-1 logit table. W, b, O1 and the gates are dense
-weights trained by the configured optimizer; the table rows are trained sparsely by the
-learner (see ``learner.sparse_sgd``): only the K rows a step looked up change, each at
-a rate that decays with the number of times that row was updated, kept in an extra
-last column of the table. A step therefore costs O(K*D + D*256) whatever the table size.
+where O1 is an exact 256 x 256 order-1 logit table. W, b and the gates are dense
+weights trained by the configured optimizer. The hashed table and O1 are trained
+sparsely by the learner (see ``learner.sparse_sgd``): only the rows a step looked up
+change, each at a rate that decays with the number of times that row was updated, kept
+in an extra last column. A step costs O(K*D + D*256) whatever the table size.
 """
 
 from __future__ import annotations
@@ -51,17 +51,18 @@ class HashCtxHead(nn.Module):
     cfg: ModelConfig
 
     @nn.compact
-    def __call__(self, rows_BKD: jax.Array, last_B: jax.Array) -> jax.Array:
+    def __call__(self, rows_BKD: jax.Array, order1_BV: jax.Array) -> jax.Array:
         gates_K = self.param("gates", nn.initializers.ones, (self.cfg.orders,))
         mixed_BD = jnp.einsum("bkd,k->bd", rows_BKD, gates_K)
-        order1_VV = self.param("order1", nn.initializers.zeros, (256, 256))
-        return nn.Dense(256, name="out")(mixed_BD) + order1_VV[last_B]  # (B, 256)
+        return nn.Dense(256, name="out")(mixed_BD) + order1_BV  # (B, 256)
 
 
 class HashCtxModel:
-    """ctx = the last K bytes of each stream (B, K); the table is (2**bits, D + 1)."""
+    """ctx = the last K bytes of each stream (B, K).
 
-    sparse = True
+    Tables: hashed rows (2**bits, D + 1) and order-1 logits (256, 256 + 1); the last
+    column of each counts the row's updates.
+    """
 
     def __init__(self, cfg: ModelConfig):
         self.cfg = cfg
@@ -70,19 +71,23 @@ class HashCtxModel:
     def init(self, key: jax.Array, batch: int) -> tuple[Any, Any]:
         window_BK = jnp.zeros((batch, self.cfg.orders), jnp.int32)
         rows_BKD = jnp.zeros((batch, self.cfg.orders, self.cfg.hidden_dim), jnp.float32)
-        params = self.net.init(key, rows_BKD, window_BK[:, -1])["params"]
+        params = self.net.init(key, rows_BKD, jnp.zeros((batch, 256), jnp.float32))["params"]
         return params, window_BK
 
-    def init_table(self) -> jax.Array:
-        """All rows start at zero (no opinion); the last column counts updates."""
-        return jnp.zeros((2**self.cfg.table_bits, self.cfg.hidden_dim + 1), jnp.float32)
+    def init_tables(self) -> tuple:
+        """All rows start at zero (no opinion)."""
+        hashed_RC = jnp.zeros((2**self.cfg.table_bits, self.cfg.hidden_dim + 1), jnp.float32)
+        return hashed_RC, jnp.zeros((256, 256 + 1), jnp.float32)
 
-    def lookup(self, table_RC: jax.Array, ctx: Any) -> tuple[jax.Array, jax.Array]:
-        idx_BK = context_rows(ctx, self.cfg.table_bits)
-        return idx_BK, table_RC[idx_BK, :-1]  # (B, K), (B, K, D)
+    def lookup(self, tables: tuple, ctx: Any) -> tuple[tuple, tuple]:
+        hashed_RC, order1_VC = tables
+        idx_BK = context_rows(ctx, self.cfg.table_bits)  # (B, K)
+        last_B = ctx[:, -1]
+        return (idx_BK, last_B), (hashed_RC[idx_BK, :-1], order1_VC[last_B, :-1])
 
     def logits(self, params: Any, ctx: Any, rows: Any) -> tuple[jax.Array, Any]:
-        return self.net.apply({"params": params}, rows, ctx[:, -1]), None
+        rows_BKD, order1_BV = rows
+        return self.net.apply({"params": params}, rows_BKD, order1_BV), None
 
     def advance(self, ctx: Any, aux: Any, x_B: jax.Array) -> Any:
         return jnp.concatenate([ctx[:, 1:], x_B.astype(jnp.int32)[:, None]], axis=1)
