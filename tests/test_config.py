@@ -24,6 +24,7 @@ def test_rae_preset_is_the_literal_setup():
     rae = load_preset("rae")
     assert rae.run.streams == 1
     assert rae.model.family == "transformer"
+    assert load_preset("default").model.family == "hashctx"
 
 
 def test_size_presets_share_family_and_optimizer():
