@@ -24,7 +24,8 @@ from onlinezip.errors import OnlinezipError
 
 ISA = "AVX2"  # highest x86 instruction-set level XLA may emit code for
 REQUIRED_CPU_FLAGS = ("avx", "avx2", "fma")  # what ISA needs of the CPU that decodes
-PACKAGES = ("jax", "jaxlib", "flax", "optax", "constriction", "numpy")
+# onlinezip itself: its step programs decide the bits as much as the libraries do.
+PACKAGES = ("onlinezip", "jax", "jaxlib", "flax", "optax", "constriction", "numpy")
 _backend_ready = False
 
 
