@@ -53,10 +53,18 @@ class FlatPacker:
         )
 
     def unpack(self, buffers: tuple[jax.Array, ...]) -> Any:
-        leaves = [
-            jax.lax.dynamic_slice_in_dim(buffers[i], offset, int(np.prod(shape))).reshape(shape)
-            for i, offset, shape in self.slots
+        # jnp.split, not per-leaf slices: its transpose (for gradients with respect to a
+        # flat buffer) is one concatenate, where slices would each pad a full-size zero
+        # buffer and then add them all up.
+        pieces = [
+            jnp.split(buffer, [o for i, o, _ in self.slots if i == b and o > 0])
+            for b, buffer in enumerate(buffers)
         ]
+        cursor = [0] * len(buffers)
+        leaves = []
+        for i, _, shape in self.slots:
+            leaves.append(pieces[i][cursor[i]].reshape(shape))
+            cursor[i] += 1
         return jax.tree.unflatten(self.treedef, leaves)
 
 
