@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from onlinezip import api, mdl
+from onlinezip import api, container, mdl
 from onlinezip.config import load_config, preset_names
 from onlinezip.errors import OnlinezipError
 
@@ -165,7 +165,7 @@ def _run_codec(args: argparse.Namespace) -> dict[str, Any]:
 def _info(args: argparse.Namespace) -> None:
     header, rep = api.read_header(_read_input(args.input))
     info = {
-        "format_version": 1,
+        "format_version": container.VERSION,
         "preset": header.preset,
         "original_bytes": header.length,
         "streams": header.streams,
