@@ -117,7 +117,10 @@ class Programs:
         self.init_key = jax.random.fold_in(root_key, 0)  # named use of the seed: weights
         params, _ = jax.eval_shape(lambda key: self.model.init(key, streams), self.init_key)
         self.params_packer = FlatPacker(params)  # weights as one (P,) float32 vector
-        self.num_parameters = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(params))
+        tables = jax.eval_shape(self.model.init_tables)
+        self.num_parameters = sum(  # dense weights + table entries (not their count column)
+            int(np.prod(x.shape)) for x in jax.tree.leaves(params)
+        ) + sum(t.shape[0] * (t.shape[1] - 1) for t in tables)
         self.packer = FlatPacker(jax.eval_shape(self._fresh_state, self.init_key))
         self.num_packed = len(self.packer.dtypes)
         buffers, _ = jax.eval_shape(self.init_fn, self.init_key)
