@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("input")
     info.add_argument("--json", action="store_true", help="print as JSON")
     info.set_defaults(direction="info")
+    exp = sub.add_parser("experiment", help="run a model-size experiment (see configs/experiments)")
+    exp.add_argument("config", metavar="EXPERIMENT.toml")
+    exp.add_argument("--out", help="results folder (default: results/NAME)")
+    exp.set_defaults(direction="experiment")
     return parser
 
 
@@ -189,6 +193,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.direction == "info":
             _info(args)
+            return 0
+        if args.direction == "experiment":
+            from onlinezip import experiment
+
+            exp = experiment.load_experiment(args.config)
+            out = Path(args.out or f"results/{exp.name}")
+            experiment.run(exp, out, log=lambda line: print(line, file=sys.stderr))
+            print(f"results in {out}/ (summary.json, bits.npz)", file=sys.stderr)
             return 0
         rep = _run_codec(args)
         if args.report:

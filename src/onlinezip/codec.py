@@ -113,6 +113,14 @@ class Coded:
     streams: int  # B actually used
     bits: np.ndarray  # (n,) float64: -log2 p of each byte as the coder was given it
     num_parameters: int
+    learner: Learner  # in its final state, after the last byte
+
+    def frozen_bits(self) -> float:
+        """-log2 p of the whole input under the final weights, frozen (for analysis)."""
+        layout = StreamLayout(len(self.data), self.streams)
+        steps = np.arange(layout.steps)
+        active_BT = np.stack([layout.active(t) for t in steps], axis=1)
+        return self.learner.frozen_bits(layout.split(self.data), active_BT)
 
 
 def encode(data: bytes, config: Config, progress: Progress | None = None) -> Coded:
@@ -121,7 +129,7 @@ def encode(data: bytes, config: Config, progress: Progress | None = None) -> Cod
     side = _EncodeSide(layout.split(data))
     bits = _run(learner, layout, side, progress)
     side.flush()
-    return Coded(data, side.coder.finish(), layout.streams, bits, learner.num_parameters)
+    return Coded(data, side.coder.finish(), layout.streams, bits, learner.num_parameters, learner)
 
 
 def decode(
@@ -131,4 +139,5 @@ def decode(
     learner = Learner(config, streams)
     side = _DecodeSide(Decoder(payload), np.zeros((streams, layout.steps), np.int32))
     bits = _run(learner, layout, side, progress)
-    return Coded(layout.join(side.tokens_BT), payload, streams, bits, learner.num_parameters)
+    data = layout.join(side.tokens_BT)
+    return Coded(data, payload, streams, bits, learner.num_parameters, learner)

@@ -29,7 +29,7 @@ import optax
 from onlinezip import runtime
 from onlinezip.config import Config, OptimizerConfig
 from onlinezip.models import build_model
-from onlinezip.probs import coder_probs
+from onlinezip.probs import code_lengths, coder_probs
 
 
 class FlatPacker:
@@ -152,6 +152,21 @@ class Programs:
         logits_BV, _ = self.model.logits(self.unravel(weights_P), ctx, rows)
         return coder_probs(logits_BV, self.config.run.prob_floor)
 
+    @functools.cached_property
+    def frozen_step(self):
+        """``(buffers, x_B) -> (buffers, probs_BV)``: the context moves on, the weights
+        do not. For analysis only (the NLL of a final, frozen model); never for coding."""
+
+        def frozen_fn(buffers: tuple, x_B: jax.Array):
+            weights_P, opt_state, ctx, tables = self._unpack(buffers)
+            _, rows = self.model.lookup(tables, ctx)
+            _, aux = self.model.logits(self.unravel(weights_P), ctx, rows)
+            ctx = self.model.advance(ctx, aux, x_B)
+            probs_BV = self._probs(weights_P, ctx, tables)
+            return (*self.packer.pack((weights_P, opt_state, ctx)), *tables), probs_BV
+
+        return jax.jit(frozen_fn, donate_argnums=0)  # in place: tables are big
+
     def _unpack(self, buffers: tuple) -> tuple[Any, Any, Any, tuple]:
         weights_P, opt_state, ctx = self.packer.unpack(buffers[: self.num_packed])
         return weights_P, opt_state, ctx, buffers[self.num_packed :]
@@ -205,6 +220,23 @@ class Learner:
         """Train on the coded bytes ``x_B`` (streams with mask 0 are ignored); next probs."""
         self._buffers, probs_BV = self.programs.step(self._buffers, x_B, mask_B)
         return np.asarray(probs_BV)
+
+    def frozen_bits(self, tokens_BT: np.ndarray, active_BT: np.ndarray) -> float:
+        """Total -log2 p of the active ``tokens_BT`` under the current weights, frozen,
+        from a fresh context: the "send the weights" side of the MDL comparison."""
+        p = self.programs
+        weights_P, opt_state, _, tables = p._unpack(self._buffers)
+        fresh_ctx = p.packer.unpack(p.init(p.init_key)[0][: p.num_packed])[2]
+        tables = tuple(jnp.array(t, copy=True) for t in tables)  # frozen_step donates them
+        buffers = (*p.packer.pack((weights_P, opt_state, fresh_ctx)), *tables)
+        probs_BV = np.asarray(p._probs(weights_P, fresh_ctx, tables))
+        total = 0.0
+        for t in range(tokens_BT.shape[1]):
+            active_B = active_BT[:, t]
+            total += float(code_lengths(probs_BV[active_B], tokens_BT[active_B, t]).sum())
+            buffers, probs = p.frozen_step(buffers, tokens_BT[:, t])
+            probs_BV = np.asarray(probs)
+        return total
 
     def params(self) -> Any:
         """The current weights as the model's pytree."""
