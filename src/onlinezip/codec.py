@@ -113,7 +113,7 @@ class Coded:
     streams: int  # B actually used
     bits: np.ndarray  # (n,) float64: -log2 p of each byte as the coder was given it
     num_parameters: int
-    learner: Learner  # in its final state, after the last byte
+    learner: Learner  # final state (trained up to the last step that a byte followed)
 
     def frozen_bits(self) -> float:
         """-log2 p of the whole input under the final weights, frozen (for analysis)."""
