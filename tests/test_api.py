@@ -65,3 +65,10 @@ def test_jax_started_before_onlinezip_is_refused_loudly():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "refused: JAX was initialised before onlinezip" in out.stdout, out.stderr
+
+
+@pytest.mark.parametrize(
+    "data", [b"", b"\x00", bytes(range(256)), b"q" * 10_000, bytes(range(256))[::-3] * 9]
+)
+def test_edge_case_roundtrip_through_api(tiny, data):
+    assert onlinezip.decompress(onlinezip.compress(data, tiny)) == data

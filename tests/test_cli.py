@@ -4,6 +4,7 @@ import json
 import shutil
 import struct
 
+import numpy as np
 import pytest
 
 from conftest import GOLDEN, run_cli
@@ -155,3 +156,21 @@ def test_bad_config_and_usage_errors(tmp_path):
 def test_decompress_needs_a_name_for_output(tmp_path):
     (tmp_path / "data.bin").write_bytes(b"x")
     _one_line_error(run_cli("decompress", "data.bin", cwd=tmp_path), "use -o")
+
+
+EDGE_CASES = {
+    "empty": b"",
+    "one-byte": b"\x7f",
+    "all-256": bytes(range(256)),
+    "repeated-10k": b"a" * 10_000,
+    "random": bytes(np.random.default_rng(7).integers(0, 256, 3000, dtype=np.uint8)),
+}
+
+
+@pytest.mark.parametrize("case", list(EDGE_CASES))
+def test_edge_case_roundtrip_through_cli(tmp_path, case):
+    data = EDGE_CASES[case]
+    (tmp_path / "in.bin").write_bytes(data)
+    _ok(run_cli("compress", "in.bin", "--config", str(TESTS / "cli_tiny.toml"), cwd=tmp_path))
+    _ok(run_cli("decompress", "in.bin.oz", "-o", "out.bin", cwd=tmp_path))
+    assert (tmp_path / "out.bin").read_bytes() == data
