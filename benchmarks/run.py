@@ -25,12 +25,51 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_FILES = [REPO.parent / "shared" / "data" / "canterbury" / "alice29.txt"]
-CLASSICAL = {
-    "gzip -9": lambda d: gzip.compress(d, 9, mtime=0),
-    "bzip2 -9": lambda d: bz2.compress(d, 9),
-    "xz -9e": lambda d: lzma.compress(d, preset=9 | lzma.PRESET_EXTREME),
-}
+CANTERBURY = REPO.parent / "shared" / "data" / "canterbury"
+DEFAULT_FILES = [CANTERBURY / "alice29.txt"]
+TEXT_FILES = [CANTERBURY / name for name in (
+    "alice29.txt", "asyoulik.txt", "lcet10.txt", "plrabn12.txt",
+    "cp.html", "fields.c", "grammar.lsp", "xargs.1",
+)]  # fmt: skip
+
+
+def _classical() -> dict:
+    """(compress, decompress) pairs; zstd, brotli and PPMd when their modules are installed
+    (``pip install -e .[bench]``)."""
+    codecs = {
+        "gzip -9": (lambda d: gzip.compress(d, 9, mtime=0), gzip.decompress),
+        "bzip2 -9": (lambda d: bz2.compress(d, 9), bz2.decompress),
+        "xz -9e": (lambda d: lzma.compress(d, preset=9 | lzma.PRESET_EXTREME), lzma.decompress),
+    }
+    try:
+        import zstandard
+
+        codecs["zstd -19"] = (
+            lambda d: zstandard.ZstdCompressor(level=19).compress(d),
+            lambda b: zstandard.ZstdDecompressor().decompress(b),
+        )
+    except ImportError:
+        pass
+    try:
+        import brotli
+
+        codecs["brotli -q 11"] = (lambda d: brotli.compress(d, quality=11), brotli.decompress)
+    except ImportError:
+        pass
+    try:
+        import pyppmd
+
+        for order in (6, 12):
+            codecs[f"PPMd o{order}"] = (
+                lambda d, o=order: pyppmd.compress(d, max_order=o, mem_size=256 << 20),
+                lambda b, o=order: pyppmd.decompress(b, max_order=o, mem_size=256 << 20),
+            )
+    except ImportError:
+        pass
+    return codecs
+
+
+CLASSICAL = _classical()
 
 
 def _cli(*args: str) -> tuple[float, int]:
@@ -71,14 +110,19 @@ def bench_preset(path: Path, preset: str, work: Path) -> dict:
 
 def bench_classical(path: Path, name: str) -> dict:
     data = path.read_bytes()
+    compress, decompress = CLASSICAL[name]
     start = time.perf_counter()
-    blob = CLASSICAL[name](data)
-    seconds = time.perf_counter() - start
+    blob = compress(data)
+    middle = time.perf_counter()
+    if decompress(blob) != data:
+        raise SystemExit(f"ROUNDTRIP FAILED: {path} with {name}")
+    end = time.perf_counter()
     return {
         "codec": name,
         "bits_per_byte": 8 * len(blob) / len(data),
         "compressed_bytes": len(blob),
-        "compress_kb_s": len(data) / seconds / 1000,
+        "compress_kb_s": len(data) / (middle - start) / 1000,
+        "decompress_kb_s": len(data) / (end - middle) / 1000,
     }
 
 
@@ -121,11 +165,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", nargs="+", default=["default", "rae", "tiny", "small", "base"])
     parser.add_argument("--files", nargs="+", type=Path, default=DEFAULT_FILES)
+    parser.add_argument(
+        "--text-files",
+        action="store_true",
+        help="all eight Canterbury text files instead of --files",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args()
+    files = TEXT_FILES if args.text_files else args.files
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for path in args.files:
+        for path in files:
             for name in CLASSICAL:
                 rows.append({"file": path.name, **bench_classical(path, name)})
             for preset in args.presets:
