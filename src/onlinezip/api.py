@@ -49,6 +49,13 @@ def _report(header: container.Header, blob: bytes, seconds: float) -> dict[str, 
 def compress_result(
     data: bytes, config: Config | str | None = None, progress: codec.Progress | None = None
 ) -> Result:
+    return compress_coded(data, config, progress)[0]
+
+
+def compress_coded(
+    data: bytes, config: Config | str | None = None, progress: codec.Progress | None = None
+) -> tuple[Result, codec.Coded]:
+    """``compress_result`` plus the coder's own record (final learner included)."""
     start = time.perf_counter()
     cfg, preset = _resolve(config)
     coded = codec.encode(bytes(data), cfg, progress)
@@ -65,7 +72,8 @@ def compress_result(
         num_parameters=coded.num_parameters,
     )
     blob = container.pack(header, coded.payload)
-    return Result(blob, _report(header, blob, time.perf_counter() - start), coded.bits)
+    result = Result(blob, _report(header, blob, time.perf_counter() - start), coded.bits)
+    return result, coded
 
 
 def read_header(blob: bytes) -> tuple[container.Header, dict[str, Any]]:

@@ -16,7 +16,6 @@ import bz2
 import gzip
 import json
 import lzma
-import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from onlinezip import api, codec, container, mdl
+from onlinezip import api
 from onlinezip.config import load_preset
 from onlinezip.errors import OnlinezipError
 
@@ -81,25 +80,14 @@ def run_one(data: bytes, preset: str, streams: int | None = None) -> tuple[dict,
     config = load_preset(preset)
     if streams is not None:
         config = config.replace(run={"streams": streams})
-    start = time.perf_counter()
-    coded = codec.encode(data, config)
-    seconds = time.perf_counter() - start
-    header = container.Header(
-        len(data), coded.streams, container.sha256(data), len(coded.payload), 0, config,
-        {}, float(coded.bits.sum()), preset, coded.num_parameters,
-    )  # fmt: skip
-    blob = container.pack(header, coded.payload)
-    if api.decompress(blob, ignore_environment=True) != data:
+    result, coded = api.compress_coded(data, config)
+    if api.decompress(result.output) != data:
         raise OnlinezipError(f"roundtrip failed for preset {preset!r}")
-    report = mdl.report(
-        config=config, preset=preset, original_bytes=len(data), container_bytes=len(blob),
-        header_bytes=container.header_size(blob), nll_bits=float(coded.bits.sum()),
-        seconds=seconds, streams=coded.streams, num_parameters=coded.num_parameters,
-    )  # fmt: skip
+    report = {**result.report, "preset": preset}
     report["weights_bytes_float32"] = 4 * coded.num_parameters
     report["weights_bytes_float16"] = 2 * coded.num_parameters
     report["frozen_nll_bits"] = coded.frozen_bits()
-    return report, coded.bits.astype(np.float32)
+    return report, result.bits.astype(np.float32)
 
 
 def run(exp: ExperimentConfig, out: Path, log=print) -> dict[str, Any]:
