@@ -62,3 +62,9 @@ def test_absurd_length_is_refused_before_any_work():
     struct.pack_into("<I", blob, meta_end, zlib.crc32(bytes(blob[:meta_end])))
     with pytest.raises(OnlinezipError, match="implausible"):
         container.parse(bytes(blob))
+
+
+def test_claimed_length_reads_the_header_without_checks():
+    blob = container.pack(HEADER, PAYLOAD)
+    assert container.claimed_length(blob) == 5
+    assert container.claimed_length(b"") == container.claimed_length(b"junk" * 30) == 0

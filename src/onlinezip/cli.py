@@ -153,8 +153,8 @@ def _run_codec(args: argparse.Namespace) -> dict[str, Any]:
         with _progress_bar(len(data), show) as progress:
             result = api.compress_result(data, config, progress)
     else:
-        header, _ = api.read_header(data)
-        with _progress_bar(header.length, show) as progress:
+        # parse (and check) once, inside decompress_result; the bar needs only the length
+        with _progress_bar(container.claimed_length(data), show) as progress:
             result = api.decompress_result(
                 data, ignore_environment=args.ignore_environment, progress=progress
             )

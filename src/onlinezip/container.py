@@ -89,6 +89,14 @@ def pack(header: Header, payload: bytes) -> bytes:
     return head + _CRC.pack(zlib.crc32(head)) + payload
 
 
+def claimed_length(blob: bytes) -> int:
+    """The original length a blob's header claims, unchecked (for a progress bar's total);
+    0 where there is no header. ``parse`` does the checking."""
+    if len(blob) < _FIXED.size or blob[: len(MAGIC)] != MAGIC:
+        return 0
+    return _FIXED.unpack_from(blob)[3]
+
+
 def header_size(blob: bytes) -> int:
     """Bytes before the payload (after ``parse`` accepted the blob)."""
     return _FIXED.size + _meta_length(blob) + _CRC.size
