@@ -1,4 +1,5 @@
 import dataclasses
+import io
 
 import pytest
 
@@ -11,15 +12,17 @@ def blob(tiny, alice_slice):
     return onlinezip.compress(alice_slice[:800], tiny)
 
 
-def _repack(blob: bytes, **changes) -> bytes:
-    header, payload = container.parse(blob)
-    return container.pack(dataclasses.replace(header, **changes), payload)
+def _repack(blob: bytes, summary=None, **changes) -> bytes:
+    header, old_summary, frames = container.parse(blob)
+    header = dataclasses.replace(header, **changes)
+    return container.pack(header, frames, summary or old_summary)
 
 
 def test_api_roundtrip_and_presets(blob, alice_slice):
     assert onlinezip.decompress(blob) == alice_slice[:800]
-    header, rep = onlinezip.read_header(blob)
+    header, summary, rep = onlinezip.read_header(blob)
     assert header.preset == "custom" and rep["container_bytes"] == len(blob)
+    assert summary.length == 800 and rep["nll_bits"] == summary.nll_bits
 
 
 def test_default_preset_roundtrip():
@@ -28,7 +31,7 @@ def test_default_preset_roundtrip():
 
 
 def test_other_environment_is_refused_naming_the_difference(blob, alice_slice):
-    header, _ = container.parse(blob)
+    header, _, _ = container.parse(blob)
     other = _repack(blob, environment={**header.environment, "jaxlib": "0.0.1"})
     with pytest.raises(onlinezip.OnlinezipError, match=r"jaxlib 0\.0\.1 \(file\)"):
         onlinezip.decompress(other)
@@ -37,7 +40,8 @@ def test_other_environment_is_refused_naming_the_difference(blob, alice_slice):
 
 
 def test_checksum_mismatch_after_decoding_is_an_error(blob):
-    wrong = _repack(blob, sha256=container.sha256(b"something else"))
+    _, summary, _ = container.parse(blob)
+    wrong = _repack(blob, dataclasses.replace(summary, sha256=container.sha256(b"other")))
     with pytest.raises(onlinezip.OnlinezipError, match="SHA-256"):
         onlinezip.decompress(wrong)
 
@@ -51,6 +55,23 @@ def test_wrong_config_in_header_fails_the_checksum(blob, tiny):
 def test_bad_config_type_is_a_type_error():
     with pytest.raises(TypeError):
         onlinezip.compress(b"x", config=3)  # type: ignore[arg-type]
+
+
+def test_streaming_api_matches_bytes_api_and_counts_what_it_wrote(tmp_path, tiny, alice_slice):
+    cfg = tiny.replace(run={"chunk_bytes": 1024})  # three frames
+    src, blob_path = tmp_path / "in", tmp_path / "in.oz"
+    src.write_bytes(alice_slice)
+    with open(src, "rb") as fin, open(blob_path, "wb") as fout:
+        rep = onlinezip.compress_stream(fin, fout, cfg)
+    blob = blob_path.read_bytes()
+    assert blob == onlinezip.compress(alice_slice, cfg)
+    assert rep["container_bytes"] == len(blob) and rep["original_bytes"] == len(alice_slice)
+    assert len(container.parse(blob)[2]) == 3
+    out = io.BytesIO()
+    with open(blob_path, "rb") as fin:
+        back = onlinezip.decompress_stream(fin, out)
+    assert out.getvalue() == alice_slice
+    assert back["container_bytes"] == len(blob) and back["nll_bits"] == rep["nll_bits"]
 
 
 def test_jax_started_before_onlinezip_is_refused_loudly():

@@ -2,12 +2,18 @@
 
 import json
 import shutil
+import signal
 import struct
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 
 from conftest import GOLDEN, run_cli
+
+from onlinezip import container
 
 TESTS = GOLDEN.parent
 needs_taskset = pytest.mark.skipif(shutil.which("taskset") is None, reason="needs taskset")
@@ -98,24 +104,42 @@ def test_bit_exact_across_core_counts(tmp_path, alice_slice, enc_cores, dec_core
     assert (tmp_path / "back.txt").read_bytes() == alice_slice
 
 
-def test_golden_file_still_decodes(tmp_path):
-    proc = _ok(run_cli("decompress", str(GOLDEN / "sample.txt.oz"), "-o", "-", cwd=tmp_path))
+@pytest.mark.parametrize("name", ["sample.v1.oz", "sample.v2.oz"])
+def test_golden_files_still_decode(tmp_path, name):
+    """Format stability: files written by earlier releases (v1: one payload; v2: three
+    256-byte frames) keep decoding to the same bytes."""
+    proc = _ok(run_cli("decompress", str(GOLDEN / name), "-o", "-", cwd=tmp_path))
     assert proc.stdout == (GOLDEN / "sample.txt").read_bytes()
+
+
+def test_chunked_file_through_pipes(tmp_path, alice_slice):
+    """Several frames, stdin to stdout both ways, and the same bytes as from a file."""
+    cfg = str(TESTS / "cli_chunked.toml")
+    (tmp_path / "a.txt").write_bytes(alice_slice)
+    blob = _ok(run_cli("compress", "-", "--config", cfg, stdin=alice_slice, cwd=tmp_path)).stdout
+    _ok(run_cli("compress", "a.txt", "--config", cfg, cwd=tmp_path))
+    assert blob == (tmp_path / "a.txt.oz").read_bytes()
+    assert _ok(run_cli("decompress", "-", stdin=blob, cwd=tmp_path)).stdout == alice_slice
 
 
 def _mutations(blob: bytes) -> dict[str, tuple[bytes, str]]:
     flip = lambda at: blob[:at] + bytes([blob[at] ^ 1]) + blob[at + 1 :]  # noqa: E731
+    first_frame = container.header_size(blob)
     return {
         "truncated": (blob[: len(blob) // 2], "truncated"),
-        "header byte": (flip(90), "header checksum"),
-        "payload byte": (flip(len(blob) - 3), "payload checksum"),
+        "header byte": (flip(30), "header checksum"),
+        "payload byte": (flip(first_frame + 20), "frame 0's checksum"),
+        "end record": (flip(len(blob) - 10), "end record: checksum"),
         "magic": (b"GIF89a" + blob[6:], "not an onlinezip"),
         "version": (blob[:8] + struct.pack("<H", 7) + blob[10:], "unsupported format version"),
         "empty": (b"", "empty file"),
     }
 
 
-@pytest.mark.parametrize("case", list(_mutations(b"x" * 200)))
+MUTATIONS = ["truncated", "header byte", "payload byte", "end record", "magic", "version", "empty"]
+
+
+@pytest.mark.parametrize("case", MUTATIONS)
 def test_bad_input_gives_one_line_and_no_output(encoded, tmp_path, case):
     blob, fragment = _mutations((encoded / "a.txt.oz").read_bytes())[case]
     (tmp_path / "bad.oz").write_bytes(blob)
@@ -174,3 +198,23 @@ def test_edge_case_roundtrip_through_cli(tmp_path, case):
     _ok(run_cli("compress", "in.bin", "--config", str(TESTS / "cli_tiny.toml"), cwd=tmp_path))
     _ok(run_cli("decompress", "in.bin.oz", "-o", "out.bin", cwd=tmp_path))
     assert (tmp_path / "out.bin").read_bytes() == data
+
+
+def test_ctrl_c_leaves_nothing_behind(tmp_path):
+    """SIGINT mid-way: exit 130, one line, no output or temporary file, input intact."""
+    data = bytes(np.random.default_rng(3).integers(0, 256, 400_000, dtype=np.uint8))
+    (tmp_path / "big.bin").write_bytes(data)
+    cmd = [sys.executable, "-m", "onlinezip.cli", "compress", "big.bin", "-q",
+           "--config", str(TESTS / "cli_tiny.toml")]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not any(p.name.endswith(".tmp") for p in tmp_path.iterdir()):
+        assert proc.poll() is None and time.monotonic() < deadline, "no temporary file seen"
+        time.sleep(0.05)
+    time.sleep(1.0)  # well into the work
+    proc.send_signal(signal.SIGINT)
+    err = proc.communicate(timeout=120)[1].decode()
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == ["onlinezip: error: interrupted; no output was written"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.bin"]
+    assert (tmp_path / "big.bin").read_bytes() == data

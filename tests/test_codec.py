@@ -7,7 +7,8 @@ from onlinezip.codec import StreamLayout, effective_streams
 
 def _roundtrip(data: bytes, cfg) -> codec.Coded:
     enc = codec.encode(data, cfg)
-    dec = codec.decode(enc.payload, len(data), enc.streams, cfg)
+    lengths = [len(c) for c in codec.chunks(data, cfg.run.chunk_bytes)]
+    dec = codec.decode(enc.payloads, lengths, enc.streams, cfg)
     assert dec.data == data
     np.testing.assert_array_equal(dec.bits, enc.bits)  # the decoder saw the same p_t
     return enc
@@ -36,13 +37,26 @@ def test_roundtrip_real_text_with_streams(tiny, alice_slice):
 
 def test_repeated_byte_compresses_well(tiny):
     enc = codec.encode(b"z" * 10_000, tiny)
-    assert len(enc.payload) < 200
+    assert len(enc.payloads[0]) < 200
 
 
 @pytest.mark.parametrize("family", ["hashctx", "gru", "transformer"])
 def test_other_families_roundtrip(tiny, family, alice_slice):
     cfg = tiny.replace(model={"family": family, "context": 8, "num_heads": 2, "table_bits": 12})
     _roundtrip(alice_slice[:600], cfg)
+
+
+@pytest.mark.parametrize("extra", [0, 1, 255])
+def test_chunked_roundtrip_carries_the_learner_across_chunks(tiny, alice_slice, extra):
+    cfg = tiny.replace(run={"chunk_bytes": 1024})
+    data = alice_slice[: 2048 + extra]  # 2 full chunks (+ a short third)
+    enc = _roundtrip(data, cfg)
+    assert len(enc.payloads) == 2 + (extra > 0)
+    # the model keeps learning across chunk boundaries: close to one-chunk coding,
+    # far better than restarting from a fresh model in every chunk
+    whole = codec.encode(data, tiny).bits.sum()
+    fresh = sum(codec.encode(c, tiny).bits.sum() for c in codec.chunks(data, 1024))
+    assert enc.bits.sum() < whole + 0.25 * (fresh - whole)
 
 
 def test_stream_layout_covers_every_byte_once():
@@ -65,7 +79,7 @@ def test_effective_streams(tiny):
 def test_exact_bits_for_a_tiny_seeded_input(tiny):
     """Pins the numerics: any change to the model, learner or coder shows up here."""
     enc = codec.encode(b"onlinezip: send the training code, not the weights. " * 4, tiny)
-    assert len(enc.payload) == EXPECTED_PAYLOAD_BYTES
+    assert len(enc.payloads[0]) == EXPECTED_PAYLOAD_BYTES
     assert round(float(enc.bits.sum()), 3) == EXPECTED_NLL_BITS
 
 

@@ -15,22 +15,26 @@ from onlinezip.api import (  # noqa: E402
     Result,
     compress,
     compress_result,
+    compress_stream,
     decompress,
     decompress_result,
+    decompress_stream,
     read_header,
 )
 from onlinezip.config import Config, load_config, load_preset, preset_names  # noqa: E402
 from onlinezip.errors import OnlinezipError  # noqa: E402
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = [
     "Config",
     "OnlinezipError",
     "Result",
     "compress",
     "compress_result",
+    "compress_stream",
     "decompress",
     "decompress_result",
+    "decompress_stream",
     "load_config",
     "load_preset",
     "preset_names",

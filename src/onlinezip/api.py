@@ -1,10 +1,18 @@
-"""The Python API: bytes in, bytes out, with an MDL report on the side."""
+"""The Python API: bytes or streams in, bytes or streams out, with an MDL report.
+
+``compress_stream`` / ``decompress_stream`` hold one chunk at a time (memory stays flat
+for any input size); ``compress`` / ``decompress`` and their ``*_result`` forms work on
+bytes in memory and go through the same chunked code.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import time
+import zlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -32,18 +40,78 @@ def _resolve(config: Config | str | None) -> tuple[Config, str]:
     raise TypeError(f"config must be a Config or a preset name, not {type(config).__name__}")
 
 
-def _report(header: container.Header, blob: bytes, seconds: float) -> dict[str, Any]:
-    return mdl.report(
+def _report(
+    header: container.Header, summary: container.Summary, written: int, overhead: int,
+    seconds: float | None,
+) -> dict[str, Any]:  # fmt: skip
+    rep = mdl.report(
         config=header.config,
         preset=header.preset,
-        original_bytes=header.length,
-        container_bytes=len(blob),
-        header_bytes=container.header_size(blob),
-        nll_bits=header.nll_bits,
-        seconds=seconds,
+        original_bytes=summary.length,
+        container_bytes=written,
+        header_bytes=overhead,
+        nll_bits=summary.nll_bits,
+        seconds=seconds or 0.0,
         streams=header.streams,
         num_parameters=header.num_parameters,
     )
+    if seconds is None:  # no work was timed
+        for key in ("seconds", "bytes_per_second"):
+            del rep[key]
+    return rep
+
+
+def _read_chunk(src: BinaryIO, size: int) -> bytes:
+    """Up to ``size`` bytes: fewer only at the end of the input (pipes return short reads)."""
+    parts, got = [], 0
+    while got < size:
+        part = src.read(size - got)
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
+
+
+def _compress(src, dst, config, progress, bits_out) -> tuple[dict[str, Any], codec.Codec]:
+    start = time.perf_counter()
+    cfg, preset = _resolve(config)
+    chunk = _read_chunk(src, cfg.run.chunk_bytes)
+    coder = codec.Codec(cfg, codec.effective_streams(len(chunk), cfg.run), progress)
+    header = container.Header(
+        coder.streams, cfg, runtime.fingerprint(), preset, coder.learner.num_parameters
+    )
+    writer = container.Writer(dst, header)
+    sha, length, nll_bits = hashlib.sha256(), 0, 0.0
+    while chunk:
+        payload, bits = coder.encode_chunk(chunk)
+        writer.frame(container.Frame(len(chunk), payload, zlib.crc32(chunk)))
+        sha.update(chunk)
+        length, nll_bits = length + len(chunk), nll_bits + float(bits.sum())
+        if bits_out is not None:
+            bits_out.append(bits)
+        chunk = _read_chunk(src, cfg.run.chunk_bytes)
+    summary = container.Summary(length, sha.digest(), nll_bits)
+    writer.finish(summary)
+    seconds = time.perf_counter() - start
+    return _report(header, summary, writer.bytes_written, writer.overhead_bytes, seconds), coder
+
+
+def compress_stream(
+    src: BinaryIO, dst: BinaryIO, config: Config | str | None = None,
+    progress: codec.Progress | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Compress everything readable from ``src`` into ``dst``; returns the MDL report."""
+    return _compress(src, dst, config, progress, None)[0]
+
+
+def compress_coded(
+    data: bytes, config: Config | str | None = None, progress: codec.Progress | None = None
+) -> tuple[Result, codec.Codec]:
+    """``compress_result`` plus the coder itself (its final learner, for analysis)."""
+    out, bits = io.BytesIO(), []
+    report, coder = _compress(io.BytesIO(bytes(data)), out, config, progress, bits)
+    return Result(out.getvalue(), report, _concat(bits)), coder
 
 
 def compress_result(
@@ -52,56 +120,83 @@ def compress_result(
     return compress_coded(data, config, progress)[0]
 
 
-def compress_coded(
-    data: bytes, config: Config | str | None = None, progress: codec.Progress | None = None
-) -> tuple[Result, codec.Coded]:
-    """``compress_result`` plus the coder's own record (final learner included)."""
+def read_header(src: bytes | BinaryIO) -> tuple[container.Header, container.Summary, dict]:
+    """Check a whole container without decoding it: header, end record, and the report
+    (without timing keys)."""
+    src = io.BytesIO(src) if isinstance(src, bytes | bytearray) else src
+    return read_header_from(container.Reader(src))
+
+
+def read_header_from(reader: container.Reader) -> tuple[container.Header, container.Summary, dict]:
+    """``read_header`` for a reader that has read no frame yet."""
+    for _ in reader.frames():
+        pass
+    assert reader.summary is not None
+    overhead = reader.bytes_read - reader.payload_bytes
+    report = _report(reader.header, reader.summary, reader.bytes_read, overhead, None)
+    return reader.header, reader.summary, report
+
+
+def decompress_stream(
+    src: BinaryIO, dst: BinaryIO, *, ignore_environment: bool = False,
+    progress: codec.Progress | None = None, bits_out: list | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Decompress a container from ``src`` into ``dst``; returns the MDL report.
+
+    A seekable ``src`` is checked whole (every checksum) before any decoding; a pipe is
+    checked frame by frame. Every chunk is checked against its CRC-32 before it is
+    written, and the whole against the SHA-256 at the end."""
     start = time.perf_counter()
-    cfg, preset = _resolve(config)
-    coded = codec.encode(bytes(data), cfg, progress)
-    header = container.Header(
-        length=len(data),
-        streams=coded.streams,
-        sha256=container.sha256(data),
-        payload_bytes=len(coded.payload),
-        payload_crc32=0,  # filled in by pack
-        config=cfg,
-        environment=runtime.fingerprint(),
-        nll_bits=float(coded.bits.sum()),
-        preset=preset,
-        num_parameters=coded.num_parameters,
+    if src.seekable():
+        origin = src.tell()
+        container.scan(src)
+        src.seek(origin)
+    reader = container.Reader(src)
+    header = reader.header
+    if not ignore_environment:
+        runtime.check_fingerprint(header.environment)
+    coder = codec.Codec(header.config, header.streams, progress)
+    sha = hashlib.sha256()
+    for index, frame in enumerate(reader.frames()):
+        try:
+            data, bits = coder.decode_chunk(frame.length, frame.payload)
+        except (ValueError, RuntimeError) as exc:
+            raise OnlinezipError(f"corrupt payload: the range decoder failed ({exc})") from None
+        if frame.data_crc32 is not None and zlib.crc32(data) != frame.data_crc32:
+            raise _mismatch(f"chunk {index} does not match its CRC-32")
+        sha.update(data)
+        dst.write(data)
+        if bits_out is not None:
+            bits_out.append(bits)
+    summary = reader.summary
+    assert summary is not None
+    if sha.digest() != summary.sha256:
+        raise _mismatch("the output does not match the original's SHA-256")
+    seconds = time.perf_counter() - start
+    overhead = reader.bytes_read - reader.payload_bytes
+    return _report(header, summary, reader.bytes_read, overhead, seconds)
+
+
+def _mismatch(what: str) -> OnlinezipError:
+    return OnlinezipError(
+        f"decoded data is wrong: {what}; the file is corrupt or was made in an environment "
+        "that does not replay exactly"
     )
-    blob = container.pack(header, coded.payload)
-    result = Result(blob, _report(header, blob, time.perf_counter() - start), coded.bits)
-    return result, coded
 
 
-def read_header(blob: bytes) -> tuple[container.Header, dict[str, Any]]:
-    """Parse and check a container without decoding it; the report has no timing keys."""
-    header, _ = container.parse(blob)
-    rep = _report(header, blob, 0.0)
-    for key in ("seconds", "bytes_per_second"):
-        del rep[key]
-    return header, rep
+def _concat(bits: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(bits) if bits else np.zeros(0, np.float64)
 
 
 def decompress_result(
     blob: bytes, *, ignore_environment: bool = False, progress: codec.Progress | None = None
 ) -> Result:
-    start = time.perf_counter()
-    header, payload = container.parse(bytes(blob))
-    if not ignore_environment:
-        runtime.check_fingerprint(header.environment)
-    try:
-        coded = codec.decode(payload, header.length, header.streams, header.config, progress)
-    except (ValueError, RuntimeError) as exc:
-        raise OnlinezipError(f"corrupt payload: the range decoder failed ({exc})") from None
-    if container.sha256(coded.data) != header.sha256:
-        raise OnlinezipError(
-            "decoded data does not match the original's SHA-256: the file is corrupt or was "
-            "made in an environment that does not replay exactly; nothing was written"
-        )
-    return Result(coded.data, _report(header, blob, time.perf_counter() - start), coded.bits)
+    out, bits = io.BytesIO(), []
+    report = decompress_stream(
+        io.BytesIO(bytes(blob)), out, ignore_environment=ignore_environment,
+        progress=progress, bits_out=bits,
+    )  # fmt: skip
+    return Result(out.getvalue(), report, _concat(bits))
 
 
 def compress(data: bytes, config: Config | str | None = None) -> bytes:

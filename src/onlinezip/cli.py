@@ -14,8 +14,9 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from onlinezip import api, container, mdl
 from onlinezip.config import load_config, preset_names
@@ -61,17 +62,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _read_input(path: str) -> bytes:
+@contextlib.contextmanager
+def _open_input(path: str) -> Iterator[BinaryIO]:
     if path == "-":
-        return sys.stdin.buffer.read()
+        yield sys.stdin.buffer
+        return
     try:
-        return Path(path).read_bytes()
+        f = open(path, "rb")  # noqa: SIM115 (closed below)
     except FileNotFoundError:
         raise OnlinezipError(f"input {path!r} does not exist") from None
     except IsADirectoryError:
         raise OnlinezipError(f"input {path!r} is a directory") from None
     except OSError as exc:
         raise OnlinezipError(f"cannot read {path!r}: {exc.strerror}") from None
+    with f:
+        yield f
 
 
 def _default_output(args: argparse.Namespace) -> str:
@@ -88,15 +93,24 @@ def _exists_error(path: str) -> OnlinezipError:
     return OnlinezipError(f"output {path!r} already exists; use --force to overwrite it")
 
 
-def _write_atomic(path: str, data: bytes, force: bool) -> None:
-    """Write to a temporary file beside ``path``, then move it into place."""
+@contextlib.contextmanager
+def _atomic_output(path: str, force: bool) -> Iterator[BinaryIO]:
+    """A temporary file beside ``path``, moved into place only if the block succeeds;
+    on any error (or Ctrl-C) it is removed and ``path`` is left as it was."""
+    if path == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
     target = Path(path)
     if target.exists() and not force:
         raise _exists_error(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise OnlinezipError(f"cannot write {path!r}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would, not mkstemp's 0600
@@ -104,7 +118,6 @@ def _write_atomic(path: str, data: bytes, force: bool) -> None:
             os.replace(tmp, target)
         else:
             os.link(tmp, target)  # fails rather than clobber a file created meanwhile
-            os.unlink(tmp)
     except FileExistsError:
         raise _exists_error(path) from None
     except OSError as exc:
@@ -128,7 +141,7 @@ def _check_output_free(args: argparse.Namespace, output: str) -> None:
 
 
 @contextlib.contextmanager
-def _progress_bar(total: int, enabled: bool):
+def _progress_bar(total: int | None, enabled: bool):
     if not enabled or total == 0:
         yield None
         return
@@ -143,37 +156,47 @@ def _progress_bar(total: int, enabled: bool):
         yield update
 
 
+def _total(src: BinaryIO, direction: str) -> int | None:
+    """The original's length for the progress bar, where it can be known in advance."""
+    if not src.seekable():
+        return None
+    if direction == "compress":
+        return os.fstat(src.fileno()).st_size
+    origin = src.tell()
+    try:
+        return container.scan(src)[1].length
+    except OnlinezipError:
+        return None  # decompress_stream reports the problem
+    finally:
+        src.seek(origin)
+
+
 def _run_codec(args: argparse.Namespace) -> dict[str, Any]:
     output = args.output or _default_output(args)
     _check_output_free(args, output)
-    data = _read_input(args.input)
     show = not args.quiet and sys.stderr.isatty()
-    if args.direction == "compress":
-        config = load_config(args.config) if args.config else args.preset
-        with _progress_bar(len(data), show) as progress:
-            result = api.compress_result(data, config, progress)
-    else:
-        # parse (and check) once, inside decompress_result; the bar needs only the length
-        with _progress_bar(container.claimed_length(data), show) as progress:
-            result = api.decompress_result(
-                data, ignore_environment=args.ignore_environment, progress=progress
+    with _open_input(args.input) as src:
+        total = _total(src, args.direction) if show else None
+        with _progress_bar(total, show) as progress, _atomic_output(output, args.force) as dst:
+            if args.direction == "compress":
+                config = load_config(args.config) if args.config else args.preset
+                return api.compress_stream(src, dst, config, progress)
+            return api.decompress_stream(
+                src, dst, ignore_environment=args.ignore_environment, progress=progress
             )
-    if output == "-":
-        sys.stdout.buffer.write(result.output)
-        sys.stdout.buffer.flush()
-    else:
-        _write_atomic(output, result.output, args.force)
-    return result.report
 
 
 def _info(args: argparse.Namespace) -> None:
-    header, rep = api.read_header(_read_input(args.input))
+    with _open_input(args.input) as src:
+        reader = container.Reader(src)  # for the version; read_header checks the rest
+        header, summary, rep = api.read_header_from(reader)
     info = {
-        "format_version": container.VERSION,
+        "format_version": reader.version,
         "preset": header.preset,
-        "original_bytes": header.length,
+        "original_bytes": summary.length,
         "streams": header.streams,
-        "sha256": header.sha256.hex(),
+        "chunk_bytes": header.config.run.chunk_bytes,
+        "sha256": summary.sha256.hex(),
         "environment": header.environment,
         "report": rep,
     }
@@ -204,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         rep = _run_codec(args)
         if args.report:
-            _write_atomic(args.report, (json.dumps(rep, indent=2) + "\n").encode(), force=True)
+            with _atomic_output(args.report, force=True) as f:
+                f.write((json.dumps(rep, indent=2) + "\n").encode())
         if args.verbose:
             print(mdl.format_report(rep), file=sys.stderr)
     except OnlinezipError as exc:

@@ -1,12 +1,13 @@
 """The one loop that compresses and decompresses: predict, code, learn, repeat.
 
-Both directions run ``_run``: the learner predicts p_t for every stream, the *side*
+Both directions run ``Codec._run``: the learner predicts p_t for every stream, the *side*
 codes x_t under p_t (the encoder knows x_t and encodes it; the decoder gets it from the
 range decoder), then the learner takes one step on x_t. Only the side differs.
 
-The input is cut into ``streams`` contiguous segments of ``steps = ceil(n / B)`` bytes
+The input is coded in chunks of ``run.chunk_bytes`` (one container frame each); each
+chunk is cut into ``streams`` contiguous segments of ``steps = ceil(n / B)`` bytes
 (the last ones shorter, possibly empty); at step t stream b codes byte ``b*steps + t``
-if that is inside the input, else it is masked out of coding and of the loss.
+if that is inside the chunk, else it is masked out of coding and of the loss.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ _FLUSH_ROWS = 8192  # encoder rows buffered before they go to the range coder
 
 
 def effective_streams(length: int, run: RunConfig) -> int:
-    """B for an input of ``length`` bytes: ``run.streams``, fewer for small inputs."""
+    """B for an input whose first chunk has ``length`` bytes: ``run.streams``, fewer for
+    small inputs (the streams of a chunk must not be shorter than ``run.min_stream_bytes``)."""
     return max(1, min(run.streams, math.ceil(length / run.min_stream_bytes)))
 
 
@@ -86,58 +88,105 @@ class _DecodeSide:
         return x_B
 
 
-def _run(learner: Learner, layout: StreamLayout, side, progress: Progress | None) -> np.ndarray:
-    """The shared loop. Returns the code length in bits of every input byte, in order."""
-    bits_BT = np.zeros((layout.streams, layout.steps), np.float64)
-    all_active_B = np.ones(layout.streams, bool)
-    full_steps = layout.length - (layout.streams - 1) * layout.steps  # steps with all B active
-    probs_BV = learner.first_probs() if layout.length else None
-    done, bits = 0, 0.0
-    for t in range(layout.steps):
-        active_B = all_active_B if t < full_steps else layout.active(t)
-        x_B = side.code(t, probs_BV, active_B)
-        step_bits = code_lengths(probs_BV[active_B], x_B[active_B])
-        bits_BT[active_B, t] = step_bits
-        done, bits = done + len(step_bits), bits + float(step_bits.sum())
-        if t + 1 < layout.steps:  # no byte follows the last step: nothing to learn for
-            probs_BV = learner.step(x_B, active_B.astype(np.float32))
-        if progress is not None and (t % 256 == 255 or t + 1 == layout.steps):
-            progress(done, bits)
-    return bits_BT.reshape(-1)[: layout.length]
+class Codec:
+    """One learner coding a sequence of chunks, in either direction.
+
+    Each chunk is cut into B streams (``StreamLayout``) and coded by the shared loop
+    ``_run``. The learner carries over from chunk to chunk: the step on a chunk's last
+    bytes is taken when the next chunk starts, so neither side needs to know in advance
+    whether another chunk follows."""
+
+    def __init__(self, config: Config, streams: int, progress: Progress | None = None):
+        self.learner = Learner(config, streams)
+        self.streams = streams
+        self._progress = progress
+        self._pending: tuple[np.ndarray, np.ndarray] | None = None  # last (x_B, mask_B)
+        self.done, self.bits = 0, 0.0  # bytes coded and bits spent so far
+
+    def encode_chunk(self, data: bytes) -> tuple[bytes, np.ndarray]:
+        """(payload, (n,) bits) for one chunk of original bytes."""
+        layout = StreamLayout(len(data), self.streams)
+        side = _EncodeSide(layout.split(data))
+        bits = self._run(layout, side)
+        side.flush()
+        return side.coder.finish(), bits
+
+    def decode_chunk(self, length: int, payload: bytes) -> tuple[bytes, np.ndarray]:
+        """(original bytes, (n,) bits) of one chunk of ``length`` bytes."""
+        layout = StreamLayout(length, self.streams)
+        side = _DecodeSide(Decoder(payload), np.zeros((self.streams, layout.steps), np.int32))
+        bits = self._run(layout, side)
+        return layout.join(side.tokens_BT), bits
+
+    def frozen_bits(self, data: bytes) -> float:
+        """-log2 p of ``data`` under the current weights, frozen, from a fresh context in
+        every chunk (for analysis: the "send the weights" side of the MDL comparison)."""
+        total = 0.0
+        for chunk in chunks(data, self.learner.programs.config.run.chunk_bytes):
+            layout = StreamLayout(len(chunk), self.streams)
+            active_BT = np.stack([layout.active(t) for t in range(layout.steps)], axis=1)
+            total += self.learner.frozen_bits(layout.split(chunk), active_BT)
+        return total
+
+    def _run(self, layout: StreamLayout, side) -> np.ndarray:
+        """The shared loop. Returns the code length in bits of every byte, in order."""
+        bits_BT = np.zeros((layout.streams, layout.steps), np.float64)
+        all_active_B = np.ones(layout.streams, bool)
+        full_steps = layout.length - (layout.streams - 1) * layout.steps  # all B active
+        if self._pending is None:
+            probs_BV = self.learner.first_probs()
+        else:  # learn from the previous chunk's last bytes
+            probs_BV = self.learner.step(*self._pending)
+        for t in range(layout.steps):
+            active_B = all_active_B if t < full_steps else layout.active(t)
+            x_B = side.code(t, probs_BV, active_B)
+            step_bits = code_lengths(probs_BV[active_B], x_B[active_B])
+            bits_BT[active_B, t] = step_bits
+            self.done, self.bits = self.done + len(step_bits), self.bits + float(step_bits.sum())
+            if t + 1 < layout.steps:
+                probs_BV = self.learner.step(x_B, active_B.astype(np.float32))
+            else:  # taken only if another chunk follows
+                self._pending = (x_B.copy(), active_B.astype(np.float32))
+            if self._progress is not None and (t % 256 == 255 or t + 1 == layout.steps):
+                self._progress(self.done, self.bits)
+        return bits_BT.reshape(-1)[: layout.length]
+
+
+def chunks(data: bytes, chunk_bytes: int) -> list[bytes]:
+    return [data[i : i + chunk_bytes] for i in range(0, len(data), chunk_bytes)]
 
 
 @dataclass(frozen=True)
 class Coded:
+    """An in-memory coding of a whole input (the streaming path never builds one)."""
+
     data: bytes  # the original bytes
-    payload: bytes  # the range coder's words, little-endian
+    payloads: list[bytes]  # the range coder's words, one payload per chunk
     streams: int  # B actually used
     bits: np.ndarray  # (n,) float64: -log2 p of each byte as the coder was given it
     num_parameters: int
-    learner: Learner  # final state (trained up to the last step that a byte followed)
-
-    def frozen_bits(self) -> float:
-        """-log2 p of the whole input under the final weights, frozen (for analysis)."""
-        layout = StreamLayout(len(self.data), self.streams)
-        steps = np.arange(layout.steps)
-        active_BT = np.stack([layout.active(t) for t in steps], axis=1)
-        return self.learner.frozen_bits(layout.split(self.data), active_BT)
+    codec: Codec  # final state (trained up to the last step that a byte followed)
 
 
 def encode(data: bytes, config: Config, progress: Progress | None = None) -> Coded:
-    layout = StreamLayout(len(data), effective_streams(len(data), config.run))
-    learner = Learner(config, layout.streams)
-    side = _EncodeSide(layout.split(data))
-    bits = _run(learner, layout, side, progress)
-    side.flush()
-    return Coded(data, side.coder.finish(), layout.streams, bits, learner.num_parameters, learner)
+    pieces = chunks(data, config.run.chunk_bytes)
+    codec = Codec(config, effective_streams(len(pieces[0]) if pieces else 0, config.run), progress)
+    coded = [codec.encode_chunk(piece) for piece in pieces]
+    return _coded(data, [payload for payload, _ in coded], codec, [b for _, b in coded])
 
 
 def decode(
-    payload: bytes, length: int, streams: int, config: Config, progress: Progress | None = None
+    payloads: list[bytes],
+    lengths: list[int],
+    streams: int,
+    config: Config,
+    progress: Progress | None = None,
 ) -> Coded:
-    layout = StreamLayout(length, streams)
-    learner = Learner(config, streams)
-    side = _DecodeSide(Decoder(payload), np.zeros((streams, layout.steps), np.int32))
-    bits = _run(learner, layout, side, progress)
-    data = layout.join(side.tokens_BT)
-    return Coded(data, payload, streams, bits, learner.num_parameters, learner)
+    codec = Codec(config, streams, progress)
+    decoded = [codec.decode_chunk(n, p) for n, p in zip(lengths, payloads, strict=True)]
+    return _coded(b"".join(d for d, _ in decoded), payloads, codec, [b for _, b in decoded])
+
+
+def _coded(data: bytes, payloads: list[bytes], codec: Codec, bits: list[np.ndarray]) -> Coded:
+    all_bits = np.concatenate(bits) if bits else np.zeros(0, np.float64)
+    return Coded(data, payloads, codec.streams, all_bits, codec.learner.num_parameters, codec)

@@ -58,6 +58,8 @@ class RunConfig:
     streams: int = 1  # B: segments coded in lockstep by one shared model (1 = Rae's setup)
     min_stream_bytes: int = 4096  # fewer streams for small inputs: at most ceil(n / this)
     prob_floor: float = 1e-5  # mass mixed in from the uniform distribution, keeps p > 0
+    chunk_bytes: int = 1 << 20  # input is coded in chunks of this many bytes (one frame
+    # each), each cut into B streams: memory stays flat however long the input
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,10 @@ def validate(cfg: Config) -> Config:
     _require(
         1 <= r.min_stream_bytes <= 2**30,
         f"run.min_stream_bytes must be in 1..2**30, got {r.min_stream_bytes}",
+    )
+    _require(
+        256 <= r.chunk_bytes <= 1 << 26,
+        f"run.chunk_bytes must be in 256..2**26, got {r.chunk_bytes}",
     )
     _require(
         1e-9 <= r.prob_floor <= 0.5, f"run.prob_floor must be in [1e-9, 0.5], got {r.prob_floor}"

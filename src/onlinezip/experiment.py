@@ -80,13 +80,13 @@ def run_one(data: bytes, preset: str, streams: int | None = None) -> tuple[dict,
     config = load_preset(preset)
     if streams is not None:
         config = config.replace(run={"streams": streams})
-    result, coded = api.compress_coded(data, config)
+    result, coder = api.compress_coded(data, config)
     if api.decompress(result.output) != data:
         raise OnlinezipError(f"roundtrip failed for preset {preset!r}")
     report = {**result.report, "preset": preset}
-    report["weights_bytes_float32"] = 4 * coded.num_parameters
-    report["weights_bytes_float16"] = 2 * coded.num_parameters
-    report["frozen_nll_bits"] = coded.frozen_bits()
+    report["weights_bytes_float32"] = 4 * coder.learner.num_parameters
+    report["weights_bytes_float16"] = 2 * coder.learner.num_parameters
+    report["frozen_nll_bits"] = coder.frozen_bits(data)
     return report, result.bits.astype(np.float32)
 
 

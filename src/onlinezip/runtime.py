@@ -24,8 +24,11 @@ from onlinezip.errors import OnlinezipError
 
 ISA = "AVX2"  # highest x86 instruction-set level XLA may emit code for
 REQUIRED_CPU_FLAGS = ("avx", "avx2", "fma")  # what ISA needs of the CPU that decodes
-# onlinezip itself: its step programs decide the bits as much as the libraries do.
-PACKAGES = ("onlinezip", "jax", "jaxlib", "flax", "optax", "constriction", "numpy")
+PACKAGES = ("jax", "jaxlib", "flax", "optax", "constriction", "numpy")
+# onlinezip's own arithmetic decides the bits as much as the libraries do. This names
+# the release whose step programs this one reproduces exactly; change it to the new
+# release's version whenever a change moves any preset's bits (tests/test_codec pins them).
+ARITHMETIC = "0.1.0"
 _backend_ready = False
 
 
@@ -112,6 +115,7 @@ def fingerprint() -> dict[str, str]:
     """Everything a decoder must share with the encoder for bit-exact replay."""
     versions = {name: metadata.version(name) for name in PACKAGES}
     return {
+        "onlinezip": ARITHMETIC,
         **versions,
         "backend": "cpu",
         "machine": platform.machine(),
