@@ -2,6 +2,7 @@ import dataclasses
 import io
 import struct
 import zlib
+from pathlib import Path
 
 import pytest
 
@@ -107,3 +108,32 @@ def test_frame_payload_bound_stops_huge_reads():
     frame = Frame(256, b"\0" * (container.max_payload_bytes(256) + 4), 0)
     with pytest.raises(OnlinezipError, match="implausible sizes"):
         container.parse(container.pack(HEADER, [frame], SUMMARY))
+
+
+def _with_meta(meta_json: bytes) -> bytes:
+    """A CRC-valid empty v2 container whose meta inflates to ``meta_json``."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15, zdict=container.META_DICTIONARY)
+    meta = deflate.compress(meta_json) + deflate.flush()
+    head = struct.pack("<8sHHII", container.MAGIC, 2, 0, 1, len(meta)) + meta
+    end = struct.pack("<IQ32sd", 0, 0, container.sha256(b""), 0.0)
+    return head + struct.pack("<I", zlib.crc32(head)) + end + struct.pack("<I", zlib.crc32(end))
+
+
+@pytest.mark.parametrize(
+    "meta_json",
+    [b"[" * 100_000, b'{"x": "' + b"a" * 200_000 + b'"}', b"{not json"],
+    ids=["deeply nested", "inflates past 64 KiB", "not json"],
+)
+def test_hostile_metadata_is_refused_in_one_line(meta_json):
+    with pytest.raises(OnlinezipError, match="unreadable metadata"):
+        container.parse(_with_meta(meta_json))
+
+
+def test_version_1_claiming_an_absurd_length_is_refused_before_any_work():
+    v1 = (Path(__file__).parent / "golden" / "sample.v1.oz").read_bytes()
+    blob = bytearray(v1)
+    struct.pack_into("<Q", blob, 12, 2**33)
+    meta_end = 72 + struct.unpack_from("<I", blob, 68)[0]
+    struct.pack_into("<I", blob, meta_end, zlib.crc32(bytes(blob[:meta_end])))
+    with pytest.raises(OnlinezipError, match="length 8589934592 is implausible"):
+        container.parse(bytes(blob))

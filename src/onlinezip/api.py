@@ -160,8 +160,10 @@ def decompress_stream(
     for index, frame in enumerate(reader.frames()):
         try:
             data, bits = coder.decode_chunk(frame.length, frame.payload)
-        except (ValueError, RuntimeError) as exc:
-            raise OnlinezipError(f"corrupt payload: the range decoder failed ({exc})") from None
+        except (ValueError, RuntimeError, AssertionError) as exc:  # constriction's errors
+            raise OnlinezipError(
+                f"corrupt payload: the range decoder failed in chunk {index} ({exc})"
+            ) from None
         if frame.data_crc32 is not None and zlib.crc32(data) != frame.data_crc32:
             raise _mismatch(f"chunk {index} does not match its CRC-32")
         sha.update(data)

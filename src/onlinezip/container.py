@@ -72,6 +72,7 @@ META_DICTIONARY = (
 _META_LEVEL, _META_WBITS = 9, -15  # raw deflate: no zlib header or checksum (CRCs guard)
 MAX_ORIGINAL_BYTES = 1 << 40  # 1 TiB: refuse absurd lengths before allocating anything
 MAX_STREAMS = 1024
+MAX_V1_BYTES = 1 << 26  # version 1 wrote no file larger than the largest chunk
 
 
 @dataclass(frozen=True)
@@ -161,11 +162,18 @@ def pack(header: Header, frames: list[Frame], summary: Summary) -> bytes:
 # --------------------------------------------------------------------------- reading
 
 
+def _inflate_meta(raw_meta: bytes) -> str:
+    """The meta's JSON text; at most ``MAX_META_BYTES`` of it, else the header is corrupt."""
+    inflate = zlib.decompressobj(_META_WBITS, zdict=META_DICTIONARY)
+    raw = inflate.decompress(raw_meta, MAX_META_BYTES)
+    if inflate.unconsumed_tail or not inflate.eof:
+        raise ValueError("metadata is incomplete or inflates beyond 64 KiB")
+    return raw.decode("utf-8")
+
+
 def _parse_meta(raw_meta: bytes, streams: int) -> Header:
     try:
-        inflate = zlib.decompressobj(_META_WBITS, zdict=META_DICTIONARY)
-        raw = inflate.decompress(raw_meta, MAX_META_BYTES) + inflate.flush()
-        meta = json.loads(raw.decode("utf-8"))
+        meta = json.loads(_inflate_meta(raw_meta))
         header = Header(
             streams,
             config_from_dict(meta["config"]),
@@ -175,7 +183,7 @@ def _parse_meta(raw_meta: bytes, streams: int) -> Header:
         )
     except OnlinezipError as exc:
         raise OnlinezipError(f"corrupt header: bad config: {exc}") from None
-    except (ValueError, KeyError, TypeError, AttributeError, zlib.error) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, zlib.error) as exc:
         raise OnlinezipError(f"corrupt header: unreadable metadata ({exc})") from None
     if not 1 <= streams <= MAX_STREAMS:
         raise OnlinezipError(f"corrupt header: {streams} streams is implausible")
@@ -319,7 +327,7 @@ def _read_v1(blob: bytes) -> tuple[Header, Frame, Summary]:
         raise OnlinezipError("corrupt header: header checksum mismatch")
     if flags != 0:
         raise OnlinezipError(f"unsupported header flags {flags:#x}")
-    if length > MAX_ORIGINAL_BYTES:
+    if length > MAX_V1_BYTES:  # version 1 decoded a whole file in memory, as one chunk
         raise OnlinezipError(f"corrupt header: length {length} is implausible")
     expected = head_end + _CRC.size + payload_len
     if len(blob) != expected:
@@ -331,9 +339,8 @@ def _read_v1(blob: bytes) -> tuple[Header, Frame, Summary]:
     raw_meta = blob[_V1_FIXED.size : head_end]
     header = _parse_meta(raw_meta, streams)
     try:
-        inflate = zlib.decompressobj(_META_WBITS, zdict=META_DICTIONARY)
-        nll_bits = float(json.loads(inflate.decompress(raw_meta) + inflate.flush())["nll_bits"])
-    except (ValueError, KeyError, TypeError, zlib.error) as exc:
+        nll_bits = float(json.loads(_inflate_meta(raw_meta))["nll_bits"])
+    except (ValueError, KeyError, TypeError, RecursionError, zlib.error) as exc:
         raise OnlinezipError(f"corrupt header: unreadable metadata ({exc})") from None
     # A v1 file is one chunk, whatever its size: decode it as such.
     run = dataclasses.replace(header.config.run, chunk_bytes=max(length, 1))
