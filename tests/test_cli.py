@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from conftest import GOLDEN, run_cli
-
 from onlinezip import container
 
 TESTS = GOLDEN.parent

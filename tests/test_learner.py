@@ -89,6 +89,21 @@ def test_context_hash_is_integer_exact_and_spreads():
     assert rows[0, 3] != rows[1, 3] and len(set(rows[0].tolist())) == 4
 
 
+def test_word_contexts_fold_case_and_remember_the_previous_word():
+    from onlinezip.models.hashctx import advance_words
+
+    def words_after(text: bytes) -> np.ndarray:
+        words = jnp.zeros((1, 2), jnp.uint32)
+        for byte in text:
+            words = advance_words(words, jnp.array([byte], jnp.int32))
+        return np.asarray(words)[0]
+
+    the_cat = words_after(b"the Cat")
+    assert the_cat[0] == words_after(b"a cat")[0] == words_after(b"THE CAT")[0]  # word
+    assert the_cat[1] == words_after(b"the")[0] != words_after(b"a cat")[1]  # previous word
+    assert words_after(b"the cat, ")[0] == 0 and words_after(b"the cat, ")[1] == the_cat[0]
+
+
 def test_sparse_sgd_touches_only_looked_up_rows_and_counts_them(tiny):
     from onlinezip.learner import sparse_sgd
 

@@ -36,6 +36,7 @@ class ModelConfig:
     mlp_ratio: int = 4  # transformer MLP width = mlp_ratio * hidden_dim
     orders: int = 6  # hashctx: contexts of the last 1..orders bytes are hashed
     table_bits: int = 18  # hashctx: the hashed table has 2**table_bits rows
+    word_orders: int = 0  # hashctx: + 1 context (the word so far) or 2 (+ the word before)
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ def validate(cfg: Config) -> Config:
     _require(1 <= m.num_layers <= 64, f"model.num_layers must be in 1..64, got {m.num_layers}")
     _require(1 <= m.orders <= 16, f"model.orders must be in 1..16, got {m.orders}")
     _require(8 <= m.table_bits <= 24, f"model.table_bits must be in 8..24, got {m.table_bits}")
+    _require(0 <= m.word_orders <= 2, f"model.word_orders must be 0, 1 or 2, got {m.word_orders}")
     if m.family == "transformer":
         _require(
             m.hidden_dim % m.num_heads == 0,
@@ -179,7 +181,8 @@ def estimate_parameters(m: ModelConfig) -> int:
     """Parameter count of the model a config describes (used to refuse absurd sizes early)."""
     h, e, n = m.hidden_dim, m.embed_dim, m.num_layers
     if m.family == "hashctx":
-        return (2**m.table_bits) * (h + 1) + h * 256 + 256 + 256 * 256 + m.orders
+        gates = m.orders + m.word_orders
+        return (2**m.table_bits) * (h + 1) + h * 256 + 256 + 256 * 256 + gates
     if m.family == "transformer":
         block = 4 * h * h + 2 * m.mlp_ratio * h * h + 4 * h
         return 256 * h + m.context * h + n * block + h * 256

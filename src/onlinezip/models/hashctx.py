@@ -1,7 +1,8 @@
 """A hashed-context log-linear model: learns from the first bytes it sees.
 
 For each order k = 1..K the last k bytes are hashed to a row of a big table (2**bits
-rows of width D). The prediction is
+rows of width D); optionally so are up to two word contexts (the letters of the word so
+far, and that with the previous word). The prediction is
 
     logits_BV = (sum_k gate_k * row_k) @ W + b + O1[last byte]
 
@@ -35,6 +36,11 @@ def _fmix(h: jax.Array) -> jax.Array:
     return h ^ (h >> 16)
 
 
+def _row(h_B: jax.Array, salt: int, bits: int) -> jax.Array:
+    salted_B = _fmix(h_B + jnp.uint32((salt * _GOLDEN) & 0xFFFFFFFF))
+    return (salted_B >> (32 - bits)).astype(jnp.int32)
+
+
 def context_rows(window_BK: jax.Array, bits: int) -> jax.Array:
     """(B, K) int32 table rows of the contexts of the last 1..K bytes (integer ops only)."""
     orders = window_BK.shape[1]
@@ -42,9 +48,29 @@ def context_rows(window_BK: jax.Array, bits: int) -> jax.Array:
     rows = []
     for k in range(1, orders + 1):
         h_B = (h_B ^ window_BK[:, -k].astype(jnp.uint32)) * jnp.uint32(_FNV)
-        salted_B = _fmix(h_B + jnp.uint32((k * _GOLDEN) & 0xFFFFFFFF))
-        rows.append((salted_B >> (32 - bits)).astype(jnp.int32))
+        rows.append(_row(h_B, k, bits))
     return jnp.stack(rows, axis=1)
+
+
+def word_rows(words_B2: jax.Array, orders: int, count: int, bits: int) -> jax.Array:
+    """(B, count) rows: the word so far; then it hashed with the previous word."""
+    word_B, prev_B = words_B2[:, 0], words_B2[:, 1]
+    rows = [_row(word_B, orders + 1, bits)]
+    if count == 2:
+        rows.append(_row((prev_B * jnp.uint32(_FNV)) ^ word_B, orders + 2, bits))
+    return jnp.stack(rows, axis=1)
+
+
+def advance_words(words_B2: jax.Array, x_B: jax.Array) -> jax.Array:
+    """Letters (case folded) extend the current word; anything else ends it."""
+    word_B, prev_B = words_B2[:, 0], words_B2[:, 1]
+    x_B = x_B.astype(jnp.uint32)
+    letter_B = ((x_B >= 65) & (x_B <= 90)) | ((x_B >= 97) & (x_B <= 122))
+    extended_B = (word_B ^ (x_B | jnp.uint32(32))) * jnp.uint32(_FNV)
+    ended_B = (word_B != 0) & ~letter_B
+    new_word_B = jnp.where(letter_B, extended_B, jnp.uint32(0))
+    new_prev_B = jnp.where(ended_B, word_B, prev_B)
+    return jnp.stack([new_word_B, new_prev_B], axis=1)
 
 
 class HashCtxHead(nn.Module):
@@ -52,13 +78,15 @@ class HashCtxHead(nn.Module):
 
     @nn.compact
     def __call__(self, rows_BKD: jax.Array, order1_BV: jax.Array) -> jax.Array:
-        gates_K = self.param("gates", nn.initializers.ones, (self.cfg.orders,))
+        contexts = self.cfg.orders + self.cfg.word_orders
+        gates_K = self.param("gates", nn.initializers.ones, (contexts,))
         mixed_BD = jnp.einsum("bkd,k->bd", rows_BKD, gates_K)
         return nn.Dense(256, name="out")(mixed_BD) + order1_BV  # (B, 256)
 
 
 class HashCtxModel:
-    """ctx = the last K bytes of each stream (B, K).
+    """ctx = the last K bytes of each stream (B, K), and with word contexts, the hashes
+    of the current and the previous word (B, 2).
 
     Tables: hashed rows (2**bits, D + 1) and order-1 logits (256, 256 + 1); the last
     column of each counts the row's updates.
@@ -70,8 +98,11 @@ class HashCtxModel:
 
     def init(self, key: jax.Array, batch: int) -> tuple[Any, Any]:
         window_BK = jnp.zeros((batch, self.cfg.orders), jnp.int32)
-        rows_BKD = jnp.zeros((batch, self.cfg.orders, self.cfg.hidden_dim), jnp.float32)
+        contexts = self.cfg.orders + self.cfg.word_orders
+        rows_BKD = jnp.zeros((batch, contexts, self.cfg.hidden_dim), jnp.float32)
         params = self.net.init(key, rows_BKD, jnp.zeros((batch, 256), jnp.float32))["params"]
+        if self.cfg.word_orders:
+            return params, (window_BK, jnp.zeros((batch, 2), jnp.uint32))
         return params, window_BK
 
     def init_tables(self) -> tuple:
@@ -81,8 +112,12 @@ class HashCtxModel:
 
     def lookup(self, tables: tuple, ctx: Any) -> tuple[tuple, tuple]:
         hashed_RC, order1_VC = tables
-        idx_BK = context_rows(ctx, self.cfg.table_bits)  # (B, K)
-        last_B = ctx[:, -1]
+        window_BK = ctx[0] if self.cfg.word_orders else ctx
+        idx_BK = context_rows(window_BK, self.cfg.table_bits)  # (B, K)
+        if self.cfg.word_orders:
+            words = word_rows(ctx[1], self.cfg.orders, self.cfg.word_orders, self.cfg.table_bits)
+            idx_BK = jnp.concatenate([idx_BK, words], axis=1)  # (B, K + W)
+        last_B = window_BK[:, -1]
         return (idx_BK, last_B), (hashed_RC[idx_BK, :-1], order1_VC[last_B, :-1])
 
     def logits(self, params: Any, ctx: Any, rows: Any) -> tuple[jax.Array, Any]:
@@ -90,4 +125,8 @@ class HashCtxModel:
         return self.net.apply({"params": params}, rows_BKD, order1_BV), None
 
     def advance(self, ctx: Any, aux: Any, x_B: jax.Array) -> Any:
-        return jnp.concatenate([ctx[:, 1:], x_B.astype(jnp.int32)[:, None]], axis=1)
+        window_BK = ctx[0] if self.cfg.word_orders else ctx
+        window_BK = jnp.concatenate([window_BK[:, 1:], x_B.astype(jnp.int32)[:, None]], axis=1)
+        if self.cfg.word_orders:
+            return window_BK, advance_words(ctx[1], x_B)
+        return window_BK
