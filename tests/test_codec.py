@@ -59,6 +59,12 @@ def test_chunked_roundtrip_carries_the_learner_across_chunks(tiny, alice_slice, 
     assert enc.bits.sum() < whole + 0.25 * (fresh - whole)
 
 
+def test_hashctx_word_and_direct_contexts_roundtrip(tiny, alice_slice):
+    model = {"family": "hashctx", "orders": 4, "table_bits": 12, "word_orders": 2,
+             "direct_orders": 3, "direct_bits": 10}  # fmt: skip
+    _roundtrip(alice_slice[:1500], tiny.replace(model=model))
+
+
 def test_stream_layout_covers_every_byte_once():
     data = bytes(range(250)) * 4 + b"tail"
     for streams in (1, 3, 7, 1004, 2000):

@@ -1,6 +1,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from onlinezip.config import Config
 from onlinezip.learner import FlatPacker, Learner
@@ -116,3 +117,13 @@ def test_sparse_sgd_touches_only_looked_up_rows_and_counts_them(tiny):
     np.testing.assert_allclose(out[1], [-0.5, -0.5, 1.0])
     np.testing.assert_allclose(out[5], [-1.0, -1.0, 1.0])  # two updates; one masked stream
     np.testing.assert_allclose(out[2], [-0.5, -0.5, 0.0])  # a masked stream's row: not counted
+
+
+def test_a_model_that_cannot_fit_fails_before_any_work(tiny, monkeypatch):
+    from onlinezip import runtime
+    from onlinezip.errors import OnlinezipError
+
+    monkeypatch.setattr(runtime, "available_memory", lambda: 100 << 20)
+    big = tiny.replace(model={"family": "hashctx", "table_bits": 24, "hidden_dim": 6})
+    with pytest.raises(OnlinezipError, match=r"needs about 0\.\d GiB of memory but only 0\.1"):
+        Learner(big, 1)

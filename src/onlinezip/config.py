@@ -21,8 +21,8 @@ FAMILIES = ("hashctx", "lstm", "gru", "transformer")
 OPTIMIZERS = ("sgd", "adam")
 
 # Upper bound on model parameters (hashed-table rows included) a config may ask for:
-# refuses absurd headers before any allocation (64M float32 = 256 MiB of weights).
-MAX_PARAMETERS = 64_000_000
+# refuses absurd headers before any allocation (128M float32 = 512 MiB of weights).
+MAX_PARAMETERS = 128_000_000
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,9 @@ class ModelConfig:
     orders: int = 6  # hashctx: contexts of the last 1..orders bytes are hashed
     table_bits: int = 18  # hashctx: the hashed table has 2**table_bits rows
     word_orders: int = 0  # hashctx: + 1 context (the word so far) or 2 (+ the word before)
+    direct_orders: int = 1  # hashctx: logit rows for order 1 (exact), and hashed for
+    # orders 2..direct_orders (256 logits each: no D-wide bottleneck)
+    direct_bits: int = 16  # hashctx: the hashed logit-row table has 2**direct_bits rows
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,11 @@ def validate(cfg: Config) -> Config:
     _require(1 <= m.num_layers <= 64, f"model.num_layers must be in 1..64, got {m.num_layers}")
     _require(1 <= m.orders <= 16, f"model.orders must be in 1..16, got {m.orders}")
     _require(8 <= m.table_bits <= 24, f"model.table_bits must be in 8..24, got {m.table_bits}")
+    _require(
+        1 <= m.direct_orders <= m.orders,
+        f"model.direct_orders must be in 1..model.orders ({m.orders}), got {m.direct_orders}",
+    )
+    _require(8 <= m.direct_bits <= 20, f"model.direct_bits must be in 8..20, got {m.direct_bits}")
     _require(0 <= m.word_orders <= 2, f"model.word_orders must be 0, 1 or 2, got {m.word_orders}")
     if m.family == "transformer":
         _require(
@@ -182,7 +190,8 @@ def estimate_parameters(m: ModelConfig) -> int:
     h, e, n = m.hidden_dim, m.embed_dim, m.num_layers
     if m.family == "hashctx":
         gates = m.orders + m.word_orders
-        return (2**m.table_bits) * (h + 1) + h * 256 + 256 + 256 * 256 + gates
+        direct = 256 * 256 + (2**m.direct_bits * 256 if m.direct_orders > 1 else 0)
+        return (2**m.table_bits) * (h + 1) + h * 256 + 256 + direct + gates
     if m.family == "transformer":
         block = 4 * h * h + 2 * m.mlp_ratio * h * h + 4 * h
         return 256 * h + m.context * h + n * block + h * 256

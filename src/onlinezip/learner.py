@@ -8,9 +8,10 @@ program with the same inputs, which is what makes their probabilities bit-identi
 The weights are one flat float32 vector, so the optimizer update is a handful of fused
 vector ops rather than a few per weight array (XLA's CPU runtime pays about 1 us per
 op, which dominates a small model's step). The whole state (weights, optimizer state,
-context) lives in one flat buffer per dtype, unpacked inside the step with static
-slices and donated back to XLA on every call. A model's sparsely-trained tables, if it
-has any, are buffers of their own (donated too, so their updates happen in place).
+context) lives in a few flat buffers (big leaves alone, small ones one per dtype),
+unpacked inside the step with static splits and donated back to XLA on every call. A
+model's sparsely-trained tables, if it has any, are buffers of their own (donated too,
+so their updates happen in place).
 Compiled programs are cached per (config, streams): a process that codes many inputs
 compiles once.
 """
@@ -31,25 +32,44 @@ from onlinezip.config import Config, OptimizerConfig
 from onlinezip.models import build_model
 from onlinezip.probs import code_lengths, coder_probs
 
+RUNTIME_BYTES = 256 << 20  # JAX, XLA and the interpreter, before any state
+
+
+def _state_bytes(params: Any, tables: tuple) -> int:
+    """What a learner's state will occupy: tables, weights, and up to two optimizer moments
+    (an upper bound on what compiled programs and their buffers hold)."""
+    dense = sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(params))
+    return RUNTIME_BYTES + 3 * dense + sum(t.size * t.dtype.itemsize for t in tables)
+
+
+OWN_BUFFER_SIZE = 16384  # state leaves this big (weights, Adam moments) get their own buffer
+
 
 class FlatPacker:
-    """Packs a pytree into one 1-D buffer per dtype and back (traceable)."""
+    """Packs a pytree into a few 1-D buffers and back (traceable): each leaf of at least
+    ``own_buffer_size`` elements gets a buffer of its own, the rest share one per dtype.
 
-    def __init__(self, tree: Any):
+    Few buffers keep the per-call cost low; big leaves apart (weights, Adam's moments)
+    save copying them into and out of a shared buffer at every step."""
+
+    def __init__(self, tree: Any, own_buffer_size: int | None = None):
         leaves, self.treedef = jax.tree.flatten(tree)
-        self.dtypes = sorted({str(leaf.dtype) for leaf in leaves})
+        keys = [
+            ("own", n) if own_buffer_size and leaf.size >= own_buffer_size else str(leaf.dtype)
+            for n, leaf in enumerate(leaves)
+        ]
+        self.groups = sorted(set(keys), key=str)
         self.slots = []  # per leaf: (buffer index, offset, shape)
-        sizes = dict.fromkeys(self.dtypes, 0)
-        for leaf in leaves:
-            dtype = str(leaf.dtype)
-            self.slots.append((self.dtypes.index(dtype), sizes[dtype], leaf.shape))
-            sizes[dtype] += leaf.size
+        sizes = dict.fromkeys(self.groups, 0)
+        for key, leaf in zip(keys, leaves, strict=True):
+            self.slots.append((self.groups.index(key), sizes[key], leaf.shape))
+            sizes[key] += leaf.size
 
     def pack(self, tree: Any) -> tuple[jax.Array, ...]:
-        leaves = jax.tree.leaves(tree)
+        leaves = list(zip(jax.tree.leaves(tree), self.slots, strict=True))
         return tuple(
-            jnp.concatenate([jnp.ravel(x) for x in leaves if str(x.dtype) == dtype])
-            for dtype in self.dtypes
+            jnp.concatenate([jnp.ravel(x) for x, (i, _, _) in leaves if i == b])
+            for b in range(len(self.groups))
         )
 
     def unpack(self, buffers: tuple[jax.Array, ...]) -> Any:
@@ -118,11 +138,13 @@ class Programs:
         params, _ = jax.eval_shape(lambda key: self.model.init(key, streams), self.init_key)
         self.params_packer = FlatPacker(params)  # weights as one (P,) float32 vector
         tables = jax.eval_shape(self.model.init_tables)
+        runtime.check_memory(_state_bytes(params, tables), f"the {config.model.family} model")
         self.num_parameters = sum(  # dense weights + table entries (not their count column)
             int(np.prod(x.shape)) for x in jax.tree.leaves(params)
         ) + sum(t.shape[0] * (t.shape[1] - 1) for t in tables)
-        self.packer = FlatPacker(jax.eval_shape(self._fresh_state, self.init_key))
-        self.num_packed = len(self.packer.dtypes)
+        state = jax.eval_shape(self._fresh_state, self.init_key)
+        self.packer = FlatPacker(state, own_buffer_size=OWN_BUFFER_SIZE)
+        self.num_packed = len(self.packer.groups)
         buffers, _ = jax.eval_shape(self.init_fn, self.init_key)
         x_B = jax.ShapeDtypeStruct((streams,), jnp.int32)
         mask_B = jax.ShapeDtypeStruct((streams,), jnp.float32)

@@ -111,6 +111,38 @@ def cpu_flags() -> set[str] | None:
     return None
 
 
+def available_memory() -> int | None:
+    """Bytes this process may still allocate: the smaller of the kernel's MemAvailable
+    and what the cgroup (container) limit leaves; None where neither can be read."""
+    limits = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    limits.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError):
+        pass
+    try:
+        cgroup = Path("/sys/fs/cgroup")
+        limit = (cgroup / "memory.max").read_text().strip()
+        if limit != "max":
+            limits.append(int(limit) - int((cgroup / "memory.current").read_text()))
+    except (OSError, ValueError):
+        pass
+    return min(limits) if limits else None
+
+
+def check_memory(needed: int, what: str) -> None:
+    """Fail now, with a message, rather than an hour into the work."""
+    available = available_memory()
+    if available is not None and needed > available:
+        raise OnlinezipError(
+            f"{what} needs about {needed / 2**30:.1f} GiB of memory but only "
+            f"{max(available, 0) / 2**30:.1f} GiB is available; choose a smaller model "
+            "(model.table_bits, model.hidden_dim) or free some memory"
+        )
+
+
 def fingerprint() -> dict[str, str]:
     """Everything a decoder must share with the encoder for bit-exact replay."""
     versions = {name: metadata.version(name) for name in PACKAGES}
