@@ -1,6 +1,7 @@
 """Benchmark presets against classical codecs: ratio, speed (compilation included), memory.
 
-    python benchmarks/run.py [--presets default rae ...] [--files PATH ...] [--out DIR]
+    python benchmarks/run.py [--presets default rae ...] [--files PATH ... | --text-files]
+                             [--repeats N] [--out DIR]
 
 Every onlinezip figure comes from a fresh process running the CLI (compress, then
 decompress from the .oz file, then a byte comparison), timed by the ``seconds`` its
@@ -18,6 +19,7 @@ import json
 import lzma
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -84,26 +86,34 @@ def _cli(*args: str) -> tuple[float, int]:
     return time.perf_counter() - start, usage.ru_maxrss * 1024  # ru_maxrss: KiB on Linux
 
 
-def bench_preset(path: Path, preset: str, work: Path) -> dict:
+def bench_preset(path: Path, preset: str, work: Path, repeats: int = 1) -> dict:
+    """``repeats`` compress + decompress pairs, each in fresh processes; medians."""
     oz, back = work / f"{path.name}.{preset}.oz", work / f"{path.name}.{preset}.out"
     c_rep, d_rep = work / "c.json", work / "d.json"
-    _, c_rss = _cli("compress", str(path), "-o", str(oz), "--preset", preset, "-q", "--force",
-                    "--report", str(c_rep))  # fmt: skip
-    _, d_rss = _cli("decompress", str(oz), "-o", str(back), "-q", "--force",
-                    "--report", str(d_rep))  # fmt: skip
-    if back.read_bytes() != path.read_bytes():
-        raise SystemExit(f"ROUNDTRIP FAILED: {path} with preset {preset}")
-    c, d = json.loads(c_rep.read_text()), json.loads(d_rep.read_text())
+    runs = []
+    for _ in range(repeats):
+        _, c_rss = _cli("compress", str(path), "-o", str(oz), "--preset", preset, "-q",
+                        "--force", "--report", str(c_rep))  # fmt: skip
+        _, d_rss = _cli("decompress", str(oz), "-o", str(back), "-q", "--force",
+                        "--report", str(d_rep))  # fmt: skip
+        if back.read_bytes() != path.read_bytes():
+            raise SystemExit(f"ROUNDTRIP FAILED: {path} with preset {preset}")
+        runs.append((json.loads(c_rep.read_text()), json.loads(d_rep.read_text()), c_rss, d_rss))
+    c = runs[0][0]
+    compress_s = statistics.median(r[0]["seconds"] for r in runs)
+    decompress_s = statistics.median(r[1]["seconds"] for r in runs)
     return {
         "codec": f"onlinezip {preset}",
         "bits_per_byte": c["bits_per_byte"],
         "compressed_bytes": c["container_bytes"],
         "nll_bits_per_byte": c["nll_bits_per_byte"],
-        "compress_kb_s": c["bytes_per_second"] / 1000,
-        "decompress_kb_s": d["bytes_per_second"] / 1000,
-        "compress_seconds": c["seconds"],
-        "decompress_seconds": d["seconds"],
-        "peak_rss_mib": max(c_rss, d_rss) / 2**20,
+        "compress_kb_s": c["original_bytes"] / compress_s / 1000,
+        "decompress_kb_s": c["original_bytes"] / decompress_s / 1000,
+        "compress_seconds_runs": [r[0]["seconds"] for r in runs],
+        "decompress_seconds_runs": [r[1]["seconds"] for r in runs],
+        "decompress_over_compress": decompress_s / compress_s,
+        "peak_rss_mib": max(max(r[2], r[3]) for r in runs) / 2**20,
+        "runs": repeats,
         "roundtrip": "ok (separate process)",
     }
 
@@ -150,11 +160,13 @@ def to_markdown(rows: list[dict], info: dict) -> str:
     lines = [
         f"Machine: {info['cpu']}, {info['usable_cores']} usable cores, {info['date']}.",
         "onlinezip speeds are whole compress / decompress calls with model compilation "
-        "included (persistent compilation cache off); decompression ran in a separate "
-        "process from the .oz file and was checked byte for byte.",
+        "included (persistent compilation cache off), the median of the runs given; "
+        "decompression ran in a separate process from the .oz file and was checked byte "
+        "for byte.",
         "",
-        "| file | codec | bits/byte | bytes | compress KB/s | decompress KB/s | peak RSS MiB |",
-        "|---|---|---|---|---|---|---|",
+        "| file | codec | bits/byte | bytes | compress KB/s | decompress KB/s | peak RSS MiB "
+        "| runs |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         dec = f"{r['decompress_kb_s']:.2f}" if "decompress_kb_s" in r else ""
@@ -163,20 +175,24 @@ def to_markdown(rows: list[dict], info: dict) -> str:
             dec = "decoder failed"
         lines.append(
             f"| {r['file']} | {r['codec']} | {r['bits_per_byte']:.3f} | "
-            f"{r['compressed_bytes']:,} | {r['compress_kb_s']:.2f} | {dec} | {rss} |"
+            f"{r['compressed_bytes']:,} | {r['compress_kb_s']:.2f} | {dec} | {rss} "
+            f"| {r.get('runs', '')} |"
         )
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--presets", nargs="+", default=["default", "rae", "tiny", "small", "base"])
+    parser.add_argument(
+        "--presets", nargs="+", default=["default", "fast", "max", "rae", "tiny", "small", "base"]
+    )
     parser.add_argument("--files", nargs="+", type=Path, default=DEFAULT_FILES)
     parser.add_argument(
         "--text-files",
         action="store_true",
         help="all eight Canterbury text files instead of --files",
     )
+    parser.add_argument("--repeats", type=int, default=1, help="runs per preset (medians)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args()
     files = TEXT_FILES if args.text_files else args.files
@@ -186,7 +202,7 @@ def main() -> None:
             for name in CLASSICAL:
                 rows.append({"file": path.name, **bench_classical(path, name)})
             for preset in args.presets:
-                row = {"file": path.name, **bench_preset(path, preset, Path(tmp))}
+                row = {"file": path.name, **bench_preset(path, preset, Path(tmp), args.repeats)}
                 print(json.dumps(row), flush=True)
                 rows.append(row)
     info = machine()
