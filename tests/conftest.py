@@ -45,10 +45,14 @@ def run_cli(
     stdin: bytes | None = None,
     cores: str | None = None,
     timeout: float = 600,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run ``onlinezip ARGS`` in a fresh process, optionally pinned to ``cores``."""
+    """Run ``onlinezip ARGS`` in a fresh process, optionally pinned to ``cores``, with
+    ``env`` added to the environment."""
     cmd = [sys.executable, "-m", "onlinezip.cli", *args]
     if cores is not None:
         cmd = ["taskset", "-c", cores, *cmd]
-    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_PLATFORMS")}
-    return subprocess.run(cmd, cwd=cwd, input=stdin, capture_output=True, timeout=timeout, env=env)
+    base = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_PLATFORMS")}
+    return subprocess.run(
+        cmd, cwd=cwd, input=stdin, capture_output=True, timeout=timeout, env={**base, **(env or {})}
+    )

@@ -7,6 +7,7 @@ import struct
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -119,6 +120,25 @@ def test_chunked_file_through_pipes(tmp_path, alice_slice):
     _ok(run_cli("compress", "a.txt", "--config", cfg, cwd=tmp_path))
     assert blob == (tmp_path / "a.txt.oz").read_bytes()
     assert _ok(run_cli("decompress", "-", stdin=blob, cwd=tmp_path)).stdout == alice_slice
+
+
+@pytest.mark.parametrize("isa", ["SSE4_2", "AVX512"])
+def test_a_file_made_at_another_isa_level_is_refused_unless_replayed_there(tmp_path, isa):
+    if isa == "AVX512" and "avx512f" not in Path("/proc/cpuinfo").read_text():
+        pytest.skip("this CPU has no AVX-512")
+    cfg = str(TESTS / "cli_tiny.toml")
+    data = b"instruction sets: the file records the level it was made at. " * 10
+    (tmp_path / "a.txt").write_bytes(data)
+    _ok(run_cli("compress", "a.txt", "--config", cfg, cwd=tmp_path, env={"ONLINEZIP_ISA": isa}))
+    _one_line_error(run_cli("decompress", "a.txt.oz", "-o", "-", cwd=tmp_path), f"isa {isa} (file)")
+    back = run_cli("decompress", "a.txt.oz", "-o", "-", cwd=tmp_path, env={"ONLINEZIP_ISA": isa})
+    assert _ok(back).stdout == data
+
+
+def test_unknown_isa_level_is_a_one_line_error(tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"x")
+    proc = run_cli("compress", "a.txt", cwd=tmp_path, env={"ONLINEZIP_ISA": "AVX9"})
+    _one_line_error(proc, "ONLINEZIP_ISA='AVX9' is not a level")
 
 
 def _mutations(blob: bytes) -> dict[str, tuple[bytes, str]]:

@@ -22,8 +22,18 @@ from pathlib import Path
 
 from onlinezip.errors import OnlinezipError
 
-ISA = "AVX2"  # highest x86 instruction-set level XLA may emit code for
-REQUIRED_CPU_FLAGS = ("avx", "avx2", "fma")  # what ISA needs of the CPU that decodes
+# The highest x86 instruction-set level XLA may emit code for, and the CPU flags it needs.
+# AVX2 by default: every x86-64 CPU of the last decade has it, and an AVX-512 machine
+# then runs the same code as an AVX2 one. ONLINEZIP_ISA picks another level, for
+# experiments: the header records it, and a decoder at another level refuses the file.
+ISA_FLAGS = {
+    "SSE4_2": ("sse4_2",),
+    "AVX": ("avx",),
+    "AVX2": ("avx", "avx2", "fma"),
+    "AVX512": ("avx", "avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl"),
+}
+ISA = os.environ.get("ONLINEZIP_ISA", "AVX2")
+REQUIRED_CPU_FLAGS = ISA_FLAGS.get(ISA, ())
 PACKAGES = ("jax", "jaxlib", "flax", "optax", "constriction", "numpy")
 # onlinezip's own arithmetic decides the bits as much as the libraries do. This names
 # the release whose step programs this one reproduces exactly; change it to the new
@@ -39,6 +49,8 @@ def configure() -> None:
 
         if xla_bridge.backends_are_initialized():
             return  # too late to pin; ensure_backend() will refuse loudly
+    if ISA not in ISA_FLAGS:
+        return  # ensure_backend() refuses, with a message
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     flags = os.environ.get("XLA_FLAGS", "")
     if "--xla_cpu_max_isa" not in flags:
@@ -55,6 +67,13 @@ def ensure_backend(strict: bool = True) -> None:
     global _backend_ready
     if _backend_ready:
         return
+    if ISA not in ISA_FLAGS:
+        if not strict:
+            return
+        raise OnlinezipError(
+            f"ONLINEZIP_ISA={ISA!r} is not a level onlinezip knows; use one of "
+            f"{', '.join(ISA_FLAGS)} (or unset it for AVX2)"
+        )
     import jax
     from jax._src import xla_bridge
 
@@ -69,6 +88,7 @@ def ensure_backend(strict: bool = True) -> None:
         raise OnlinezipError(
             f"XLA_FLAGS sets another --xla_cpu_max_isa; onlinezip needs {ISA}: unset it"
         )
+    check_cpu()
     jax.config.update("jax_cpu_enable_async_dispatch", False)  # fewer us per step call
     cache = compile_cache_dir()
     if cache is not None:
@@ -170,11 +190,15 @@ def check_fingerprint(recorded: dict[str, str]) -> None:
             + "; ".join(diffs)
             + " (install the same versions, or pass --ignore-environment at your own risk)"
         )
+    check_cpu()
+
+
+def check_cpu() -> None:
+    """Refuse on a CPU that cannot run code generated for ``ISA``."""
     flags = cpu_flags()
-    if flags is not None:
-        missing = [f for f in REQUIRED_CPU_FLAGS if f not in flags]
-        if missing:
-            raise OnlinezipError(
-                f"this CPU lacks {', '.join(missing)}, which the file's arithmetic "
-                f"({recorded.get('isa')}) needs; decode it on an x86-64 CPU with AVX2 and FMA"
-            )
+    missing = [f for f in REQUIRED_CPU_FLAGS if flags is not None and f not in flags]
+    if missing:
+        raise OnlinezipError(
+            f"this CPU lacks {', '.join(missing)}, which {ISA} arithmetic needs; use an "
+            f"x86-64 CPU with {', '.join(REQUIRED_CPU_FLAGS)}"
+        )

@@ -1,0 +1,97 @@
+"""Does the instruction-set cap change the bits? (Why onlinezip pins it.)
+
+    python benchmarks/isa_caps.py [--presets default max rae] [--file PATH] [--bytes N]
+
+Compresses the same bytes with each preset under every ``ONLINEZIP_ISA`` level this CPU
+supports, each in a fresh process, and compares the range-coder payloads: identical
+payloads mean identical probabilities at every step. Then decodes the AVX2 file in a
+process at each other level with ``--ignore-environment``, which shows what a decoder
+without the pin would do. Writes ``isa_caps.json`` and ``isa_caps.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from run import machine  # noqa: E402
+
+LEVELS = {"SSE4_2": "sse4_2", "AVX": "avx", "AVX2": "avx2", "AVX512": "avx512f"}
+ALICE = REPO.parent / "shared" / "data" / "canterbury" / "alice29.txt"
+
+
+def _cli(args: list[str], isa: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ONLINEZIP_ISA": isa, "ONLINEZIP_CACHE": "off"}
+    cmd = [sys.executable, "-m", "onlinezip.cli", *args]
+    return subprocess.run(cmd, env=env, capture_output=True)
+
+
+def payload_sha(oz: Path) -> str:
+    from onlinezip import container
+
+    _, _, frames = container.parse(oz.read_bytes())
+    return hashlib.sha256(b"".join(f.payload for f in frames)).hexdigest()[:16]
+
+
+def run(preset: str, data_path: Path, levels: list[str], work: Path) -> dict:
+    row: dict = {"preset": preset, "payload_sha256": {}, "decode_avx2_file_at": {}}
+    for isa in levels:
+        oz = work / f"{preset}.{isa}.oz"
+        proc = _cli(["compress", str(data_path), "-o", str(oz), "--preset", preset, "-q",
+                     "--force"], isa)  # fmt: skip
+        if proc.returncode:
+            raise SystemExit(proc.stderr.decode())
+        row["payload_sha256"][isa] = payload_sha(oz)
+    for isa in levels:
+        out = work / "back"
+        proc = _cli(["decompress", str(work / f"{preset}.AVX2.oz"), "-o", str(out), "--force",
+                     "-q", "--ignore-environment"], isa)  # fmt: skip
+        ok = proc.returncode == 0 and out.read_bytes() == data_path.read_bytes()
+        row["decode_avx2_file_at"][isa] = "exact" if ok else proc.stderr.decode().strip()[-120:]
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", nargs="+", default=["default", "max", "rae", "small"])
+    parser.add_argument("--file", type=Path, default=ALICE)
+    parser.add_argument("--bytes", type=int, default=20_000, help="prefix of the file to use")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    args = parser.parse_args()
+    flags = Path("/proc/cpuinfo").read_text()
+    levels = [isa for isa, flag in LEVELS.items() if f" {flag}" in flags]
+    with tempfile.TemporaryDirectory() as tmp:
+        data_path = Path(tmp) / "input"
+        data_path.write_bytes(args.file.read_bytes()[: args.bytes])
+        rows = [run(p, data_path, levels, Path(tmp)) for p in args.presets]
+    info = {**machine(), "file": args.file.name, "bytes": args.bytes, "levels": levels}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "isa_caps.json").write_text(json.dumps({"machine": info, "rows": rows}, indent=2))
+    lines = [
+        f"{info['cpu']}, {info['date']}: the first {args.bytes:,} bytes of {args.file.name}, "
+        "compressed in a fresh process per level (`ONLINEZIP_ISA`); payload hashes, and "
+        "whether the AVX2 file decodes at each level (`--ignore-environment`).",
+        "",
+        "| preset | " + " | ".join(levels) + " |",
+        "|---|" + "---|" * len(levels),
+    ]
+    for r in rows:
+        payloads = " | ".join(r["payload_sha256"][i] for i in levels)
+        decodes = " | ".join(r["decode_avx2_file_at"][i][:40] for i in levels)
+        lines.append(f"| {r['preset']} payload | {payloads} |")
+        lines.append(f"| {r['preset']} decodes AVX2 file | {decodes} |")
+    (args.out / "isa_caps.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
