@@ -56,9 +56,8 @@ _FRAME = struct.Struct("<IIII")  # n, payload length, payload CRC, original CRC
 _END = struct.Struct("<IQ32sd")  # 0, original length, SHA-256, NLL bits
 _CRC = struct.Struct("<I")
 MAX_META_BYTES = 1 << 16
-# Part of format versions 1 and 2, never to be edited: a typical meta, given to deflate
-# as its preset dictionary, so that a header's metadata costs about 150 bytes, not 400.
-META_DICTIONARY = (
+# Part of format version 1, never to be edited: deflate's preset dictionary for the meta.
+META_DICTIONARY_V1 = (
     b'"family":"transformer""family":"lstm""family":"gru""name":"sgd"'
     b'{"config":{"model":{"context":32,"embed_dim":32,"family":"hashctx","hidden_dim":32,'
     b'"mlp_ratio":4,"num_heads":4,"num_layers":1,"orders":7,"table_bits":18},"optimizer":'
@@ -68,6 +67,23 @@ META_DICTIONARY = (
     b'{"backend":"cpu","constriction":"0.5.0","flax":"0.12.8","isa":"AVX2","jax":"0.10.2",'
     b'"jaxlib":"0.10.2","machine":"x86_64","numpy":"2.4.6","onlinezip":"0.1.0",'
     b'"optax":"0.2.8","threads":"1"},"nll_bits":'
+)
+# Part of format version 2, never to be edited: deflate's preset dictionary for the meta,
+# ending with the default preset's meta as 0.2.0 writes it (deflate reaches back for
+# matches, the nearest cheapest), so a header's metadata costs 20 to 60 bytes, not 700.
+META_DICTIONARY = (
+    b'"family":"transformer""family":"lstm""family":"gru""name":"sgd""preset":"custom"'
+    b'"preset":"rae""preset":"tiny""preset":"small""preset":"base""preset":"fast"'
+    b'"preset":"max""word_orders":0"direct_orders":4,"direct_bits":18'
+    b'{"config":{"model":{"context":32,"direct_bits":16,"direct_orders":1,"embed_dim":32,'
+    b'"family":"hashctx","hidden_dim":32,"mlp_ratio":4,"num_heads":4,"num_layers":1,'
+    b'"orders":6,"table_bits":18,"word_orders":2},"optimizer":{"b1":0.9,"b2":0.999,'
+    b'"eps":1e-08,"grad_clip":0.0,"learning_rate":0.008,"momentum":0.0,"name":"adam",'
+    b'"row_decay":0.1,"row_learning_rate":0.3,"row_min_scale":0.02},"run":{"chunk_bytes":'
+    b'1048576,"min_stream_bytes":4096,"prob_floor":1e-05,"seed":0,"streams":8}},'
+    b'"environment":{"backend":"cpu","constriction":"0.5.0","flax":"0.12.8","isa":"AVX2",'
+    b'"jax":"0.10.2","jaxlib":"0.10.2","machine":"x86_64","numpy":"2.4.6","onlinezip":'
+    b'"0.1.0","optax":"0.2.8","threads":"1"},"num_parameters":8781312,"preset":"default"}'
 )
 _META_LEVEL, _META_WBITS = 9, -15  # raw deflate: no zlib header or checksum (CRCs guard)
 MAX_ORIGINAL_BYTES = 1 << 40  # 1 TiB: refuse absurd lengths before allocating anything
@@ -162,18 +178,18 @@ def pack(header: Header, frames: list[Frame], summary: Summary) -> bytes:
 # --------------------------------------------------------------------------- reading
 
 
-def _inflate_meta(raw_meta: bytes) -> str:
+def _inflate_meta(raw_meta: bytes, dictionary: bytes = META_DICTIONARY) -> str:
     """The meta's JSON text; at most ``MAX_META_BYTES`` of it, else the header is corrupt."""
-    inflate = zlib.decompressobj(_META_WBITS, zdict=META_DICTIONARY)
+    inflate = zlib.decompressobj(_META_WBITS, zdict=dictionary)
     raw = inflate.decompress(raw_meta, MAX_META_BYTES)
     if inflate.unconsumed_tail or not inflate.eof:
         raise ValueError("metadata is incomplete or inflates beyond 64 KiB")
     return raw.decode("utf-8")
 
 
-def _parse_meta(raw_meta: bytes, streams: int) -> Header:
+def _parse_meta(raw_meta: bytes, streams: int, dictionary: bytes = META_DICTIONARY) -> Header:
     try:
-        meta = json.loads(_inflate_meta(raw_meta))
+        meta = json.loads(_inflate_meta(raw_meta, dictionary))
         header = Header(
             streams,
             config_from_dict(meta["config"]),
@@ -337,9 +353,9 @@ def _read_v1(blob: bytes) -> tuple[Header, Frame, Summary]:
     if zlib.crc32(payload) != payload_crc:
         raise OnlinezipError("corrupt payload: payload checksum mismatch")
     raw_meta = blob[_V1_FIXED.size : head_end]
-    header = _parse_meta(raw_meta, streams)
+    header = _parse_meta(raw_meta, streams, META_DICTIONARY_V1)
     try:
-        nll_bits = float(json.loads(_inflate_meta(raw_meta))["nll_bits"])
+        nll_bits = float(json.loads(_inflate_meta(raw_meta, META_DICTIONARY_V1))["nll_bits"])
     except (ValueError, KeyError, TypeError, RecursionError, zlib.error) as exc:
         raise OnlinezipError(f"corrupt header: unreadable metadata ({exc})") from None
     # A v1 file is one chunk, whatever its size: decode it as such.
