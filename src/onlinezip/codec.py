@@ -63,9 +63,10 @@ class _EncodeSide:
     def __post_init__(self) -> None:
         self.coder, self._probs, self._symbols = Encoder(), [], []
 
-    def code(self, t: int, probs_BV: np.ndarray, active_B: np.ndarray) -> np.ndarray:
+    def code(self, t: int, probs_NV: np.ndarray, active_B: np.ndarray) -> np.ndarray:
+        """``probs_NV``: the rows of the active streams only."""
         x_B = self.tokens_BT[:, t]
-        self._probs.append(probs_BV[active_B])
+        self._probs.append(probs_NV)
         self._symbols.append(x_B[active_B])
         if len(self._probs) * len(x_B) >= _FLUSH_ROWS:
             self.flush()
@@ -82,9 +83,13 @@ class _DecodeSide:
     coder: Decoder
     tokens_BT: np.ndarray  # filled in as bytes are decoded
 
-    def code(self, t: int, probs_BV: np.ndarray, active_B: np.ndarray) -> np.ndarray:
+    def code(self, t: int, probs_NV: np.ndarray, active_B: np.ndarray) -> np.ndarray:
+        """``probs_NV``: the rows of the active streams only."""
         x_B = self.tokens_BT[:, t]
-        x_B[active_B] = self.coder.decode(probs_BV[active_B])
+        if len(probs_NV) == len(x_B):
+            x_B[:] = self.coder.decode(probs_NV)
+        else:
+            x_B[active_B] = self.coder.decode(probs_NV)
         return x_B
 
 
@@ -130,26 +135,62 @@ class Codec:
 
     def _run(self, layout: StreamLayout, side) -> np.ndarray:
         """The shared loop. Returns the code length in bits of every byte, in order."""
-        bits_BT = np.zeros((layout.streams, layout.steps), np.float64)
+        ledger = _Ledger(np.zeros((layout.streams, layout.steps), np.float64))
         all_active_B = np.ones(layout.streams, bool)
+        all_mask_B = all_active_B.astype(np.float32)
         full_steps = layout.length - (layout.streams - 1) * layout.steps  # all B active
         if self._pending is None:
             probs_BV = self.learner.first_probs()
         else:  # learn from the previous chunk's last bytes
             probs_BV = self.learner.step(*self._pending)
         for t in range(layout.steps):
-            active_B = all_active_B if t < full_steps else layout.active(t)
-            x_B = side.code(t, probs_BV, active_B)
-            step_bits = code_lengths(probs_BV[active_B], x_B[active_B])
-            bits_BT[active_B, t] = step_bits
-            self.done, self.bits = self.done + len(step_bits), self.bits + float(step_bits.sum())
+            full = t < full_steps
+            active_B = all_active_B if full else layout.active(t)
+            probs_NV = probs_BV if full else probs_BV[active_B]  # the rows coded at t
+            x_B = side.code(t, probs_NV, active_B)
+            ledger.add(t, probs_NV, x_B if full else x_B[active_B], active_B)
+            mask_B = all_mask_B if full else active_B.astype(np.float32)
             if t + 1 < layout.steps:
-                probs_BV = self.learner.step(x_B, active_B.astype(np.float32))
+                probs_BV = self.learner.step(x_B, mask_B)
             else:  # taken only if another chunk follows
-                self._pending = (x_B.copy(), active_B.astype(np.float32))
-            if self._progress is not None and (t % 256 == 255 or t + 1 == layout.steps):
-                self._progress(self.done, self.bits)
-        return bits_BT.reshape(-1)[: layout.length]
+                self._pending = (x_B.copy(), mask_B)
+            if t % 256 == 255 or t + 1 == layout.steps:
+                done, bits = ledger.flush()
+                self.done, self.bits = self.done + done, self.bits + bits
+                if self._progress is not None:
+                    self._progress(self.done, self.bits)
+        return ledger.bits_BT.reshape(-1)[: layout.length]
+
+
+class _Ledger:
+    """Code lengths of coded bytes, computed a batch of steps at a time (one numpy call
+    per batch instead of one per step): the same numbers, for less time per byte."""
+
+    def __init__(self, bits_BT: np.ndarray):
+        self.bits_BT = bits_BT  # (B, steps) float64, filled in as batches are flushed
+        self._probs, self._symbols, self._where = [], [], []
+
+    def add(self, t: int, probs_NV: np.ndarray, x_N: np.ndarray, active_B: np.ndarray) -> None:
+        self._probs.append(probs_NV)
+        self._symbols.append(x_N)
+        self._where.append((t, active_B))
+
+    def flush(self) -> tuple[int, float]:
+        """Fill in the buffered steps; (bytes, bits) they account for."""
+        if not self._probs:
+            return 0, 0.0
+        lengths_N = code_lengths(np.concatenate(self._probs), np.concatenate(self._symbols))
+        first, last = self._where[0][0], self._where[-1][0] + 1
+        if len(lengths_N) == self.bits_BT.shape[0] * (last - first):  # every stream active
+            self.bits_BT[:, first:last] = lengths_N.reshape(last - first, -1).T
+        else:
+            start = 0
+            for t, active_B in self._where:
+                n = int(active_B.sum())
+                self.bits_BT[active_B, t] = lengths_N[start : start + n]
+                start += n
+        self._probs, self._symbols, self._where = [], [], []
+        return len(lengths_N), float(lengths_N.sum())
 
 
 def chunks(data: bytes, chunk_bytes: int) -> list[bytes]:
