@@ -29,7 +29,8 @@ ALICE = REPO.parent / "shared" / "data" / "canterbury" / "alice29.txt"
 
 
 def _cli(args: list[str], isa: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ONLINEZIP_ISA": isa, "ONLINEZIP_CACHE": "off"}
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}  # set by our import
+    env.update(ONLINEZIP_ISA=isa, ONLINEZIP_CACHE="off")
     cmd = [sys.executable, "-m", "onlinezip.cli", *args]
     return subprocess.run(cmd, env=env, capture_output=True)
 

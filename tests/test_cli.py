@@ -237,3 +237,9 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path):
     assert err.strip().splitlines() == ["onlinezip: error: interrupted; no output was written"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.bin"]
     assert (tmp_path / "big.bin").read_bytes() == data
+
+
+def test_a_conflicting_xla_isa_flag_is_a_one_line_error(tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"x")
+    env = {"XLA_FLAGS": "--xla_cpu_max_isa=SSE4_2"}
+    _one_line_error(run_cli("compress", "a.txt", cwd=tmp_path, env=env), "needs AVX2: unset it")
