@@ -22,7 +22,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from run import machine  # noqa: E402
+from run import machine, write_results  # noqa: E402
 
 LEVELS = {"SSE4_2": "sse4_2", "AVX": "avx", "AVX2": "avx2", "AVX512": "avx512f"}
 ALICE = REPO.parent / "shared" / "data" / "canterbury" / "alice29.txt"
@@ -104,10 +104,7 @@ def main() -> None:
         data_path.write_bytes(args.file.read_bytes()[: args.bytes])
         rows = [run(p, data_path, levels, Path(tmp)) for p in args.presets]
     info = {**machine(), "file": args.file.name, "bytes": args.bytes, "levels": levels}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "isa_caps.json").write_text(json.dumps({"machine": info, "rows": rows}, indent=2))
-    (args.out / "isa_caps.md").write_text(to_markdown(info, rows))
-    print(to_markdown(info, rows))
+    write_results(args.out, "isa_caps", info, rows, to_markdown(info, rows))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from run import machine  # noqa: E402
+from run import machine, write_results  # noqa: E402
 
 GENERATOR = r"""
 import sys, numpy as np
@@ -138,11 +138,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         rows = [bench(label, source, args.preset, Path(tmp)) for label, source in jobs]
     info = machine()
-    args.out.mkdir(parents=True, exist_ok=True)
     stem = f"large-{args.preset}" + ("-files" if args.files else "")
-    (args.out / f"{stem}.json").write_text(json.dumps({"machine": info, "rows": rows}, indent=2))
-    (args.out / f"{stem}.md").write_text(to_markdown(rows, info))
-    print(to_markdown(rows, info))
+    write_results(args.out, stem, info, rows, to_markdown(rows, info))
 
 
 if __name__ == "__main__":

@@ -156,6 +156,14 @@ def machine() -> dict:
             "date": time.strftime("%Y-%m-%d")}  # fmt: skip
 
 
+def write_results(out: Path, stem: str, info: dict, rows: list[dict], markdown: str) -> None:
+    """``STEM.json`` (machine description + rows) and ``STEM.md`` in ``out``; prints the md."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps({"machine": info, "rows": rows}, indent=2))
+    (out / f"{stem}.md").write_text(markdown)
+    print(markdown)
+
+
 def to_markdown(rows: list[dict], info: dict) -> str:
     lines = [
         f"Machine: {info['cpu']}, {info['usable_cores']} usable cores, {info['date']}.",
@@ -206,10 +214,7 @@ def main() -> None:
                 print(json.dumps(row), flush=True)
                 rows.append(row)
     info = machine()
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps({"machine": info, "rows": rows}, indent=2))
-    (args.out / "results.md").write_text(to_markdown(rows, info))
-    print(to_markdown(rows, info))
+    write_results(args.out, "results", info, rows, to_markdown(rows, info))
 
 
 if __name__ == "__main__":
