@@ -106,7 +106,7 @@ def test_word_contexts_fold_case_and_remember_the_previous_word():
 
 
 def test_sparse_sgd_touches_only_looked_up_rows_and_counts_them(tiny):
-    from onlinezip.learner import sparse_sgd
+    from onlinezip.optim import sparse_sgd
 
     table = jnp.zeros((8, 3), jnp.float32)
     idx_BK = jnp.array([[1, 5], [5, 2]], jnp.int32)

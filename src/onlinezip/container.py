@@ -198,7 +198,9 @@ def _parse_meta(raw_meta: bytes, streams: int, dictionary: bytes = META_DICTIONA
             int(meta["num_parameters"]),
         )
     except OnlinezipError as exc:
-        raise OnlinezipError(f"corrupt header: bad config: {exc}") from None
+        raise OnlinezipError(
+            f"corrupt header, or one from a newer onlinezip: bad config: {exc}"
+        ) from None
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError, zlib.error) as exc:
         raise OnlinezipError(f"corrupt header: unreadable metadata ({exc})") from None
     if not 1 <= streams <= MAX_STREAMS:

@@ -28,8 +28,9 @@ import numpy as np
 import optax
 
 from onlinezip import runtime
-from onlinezip.config import Config, OptimizerConfig
-from onlinezip.models import build_model
+from onlinezip.config import Config
+from onlinezip.models import VOCAB, build_model
+from onlinezip.optim import GuardedUpdate, build_optimizer, sparse_sgd
 from onlinezip.probs import code_lengths, coder_probs
 
 RUNTIME_BYTES = 256 << 20  # JAX, XLA and the interpreter, before any state
@@ -88,51 +89,26 @@ class FlatPacker:
         return jax.tree.unflatten(self.treedef, leaves)
 
 
-def sparse_sgd(
-    table_RC: jax.Array,
-    idx_B_: jax.Array,
-    grad_B_D: jax.Array,
-    mask_B: jax.Array,
-    cfg: OptimizerConfig,
-) -> jax.Array:
-    """SGD on the looked-up rows only, each at a rate that decays with its update count.
-
-    ``idx_B_`` is (B,) or (B, K): the rows each stream looked up; ``grad_B_D`` the loss
-    gradient with respect to those rows (without the count column). The count lives in
-    the table's last column (a separate array would make XLA copy the table at every
-    step). Repeated rows add their updates, in a fixed order.
-    """
-    count_B_ = table_RC[idx_B_, -1]
-    scale_B_ = jnp.maximum(1.0 / (1.0 + cfg.row_decay * count_B_), cfg.row_min_scale)
-    delta_B_D = -cfg.row_learning_rate * scale_B_[..., None] * grad_B_D
-    mask_B_1 = mask_B.reshape(mask_B.shape + (1,) * idx_B_.ndim)
-    seen_B_1 = jnp.broadcast_to(mask_B_1, (*idx_B_.shape, 1))
-    return table_RC.at[idx_B_].add(jnp.concatenate([delta_B_D, seen_B_1], axis=-1))
-
-
-def build_optimizer(cfg: OptimizerConfig) -> optax.GradientTransformation:
-    if cfg.name == "sgd":
-        opt = optax.sgd(cfg.learning_rate, momentum=cfg.momentum or None)
-    else:
-        opt = optax.adam(cfg.learning_rate, b1=cfg.b1, b2=cfg.b2, eps=cfg.eps)
-    if cfg.grad_clip > 0:
-        opt = optax.chain(optax.clip_by_global_norm(cfg.grad_clip), opt)
-    return opt
-
-
 class Programs:
     """The two compiled programs of one (config, streams): ``init`` and ``step``.
 
     ``init(key) -> (buffers, probs_BV)`` builds the fresh state from the seed and the
     first prediction; ``step(buffers, x_B, mask_B) -> (buffers, probs_BV)`` is one byte.
     Both are lowered from shapes alone and compiled side by side.
+
+    ``run.step_program`` picks the step. Program 1 (``recompute_step_fn``) runs the forward
+    pass on the last context again to get its gradient. Program 2 (``saved_step_fn``) keeps
+    what the prediction's forward pass saved for its backward pass (``jax.vjp``'s
+    residuals, in the state buffers) and runs only the backward pass, then a fused,
+    guarded update (``optim.GuardedUpdate``). The math is the same; the ops are fewer.
     """
 
     def __init__(self, config: Config, streams: int):
         runtime.ensure_backend()
         self.config, self.streams = config, streams
         self.model = build_model(config.model)
-        self.optimizer = build_optimizer(config.optimizer)
+        self.saves = config.run.step_program == 2  # program 2: the prediction saves its vjp
+        self.optimizer = (GuardedUpdate if self.saves else build_optimizer)(config.optimizer)
         root_key = jax.random.key(config.run.seed)
         self.init_key = jax.random.fold_in(root_key, 0)  # named use of the seed: weights
         params, _ = jax.eval_shape(lambda key: self.model.init(key, streams), self.init_key)
@@ -142,15 +118,17 @@ class Programs:
         self.num_parameters = sum(  # dense weights + table entries (not their count column)
             int(np.prod(x.shape)) for x in jax.tree.leaves(params)
         ) + sum(t.shape[0] * (t.shape[1] - 1) for t in tables)
-        state = jax.eval_shape(self._fresh_state, self.init_key)
+        self._backward_def = None  # program 2: the tree structure of the saved vjp
+        state = jax.eval_shape(lambda key: self._initial_state(key)[0], self.init_key)
         self.packer = FlatPacker(state, own_buffer_size=OWN_BUFFER_SIZE)
         self.num_packed = len(self.packer.groups)
         buffers, _ = jax.eval_shape(self.init_fn, self.init_key)
         x_B = jax.ShapeDtypeStruct((streams,), jnp.int32)
         mask_B = jax.ShapeDtypeStruct((streams,), jnp.float32)
+        step_fn = self.saved_step_fn if self.saves else self.recompute_step_fn
         lowered = (
             jax.jit(self.init_fn).lower(self.init_key),
-            jax.jit(self.step_fn, donate_argnums=0).lower(buffers, x_B, mask_B),
+            jax.jit(step_fn, donate_argnums=0).lower(buffers, x_B, mask_B),
         )
         with ThreadPoolExecutor(len(lowered)) as pool:  # XLA compiles outside the GIL
             self.init, self.step = pool.map(lambda low: low.compile(), lowered)
@@ -163,11 +141,23 @@ class Programs:
         (weights_P,) = FlatPacker(params).pack(params)
         return weights_P, self.optimizer.init(weights_P), ctx
 
-    def init_fn(self, key: jax.Array) -> tuple[tuple, jax.Array]:
+    def _initial_state(self, key: jax.Array) -> tuple[tuple, tuple, jax.Array | None]:
+        """(state, tables, probs_BV) of a fresh learner. The state, what the packed buffers
+        hold, is (weights_P, opt_state, ctx), and for program 2 also what the first
+        prediction saved; program 1 predicts after packing (its bits are pinned)."""
         weights_P, opt_state, ctx = self._fresh_state(key)
         tables = self.model.init_tables()
-        buffers = (*self.packer.pack((weights_P, opt_state, ctx)), *tables)
-        return buffers, self._probs(weights_P, ctx, tables)
+        if self.saves:
+            saved, probs_BV = self._predict_and_save(weights_P, ctx, tables)
+            return (weights_P, opt_state, ctx, saved), tables, probs_BV
+        return (weights_P, opt_state, ctx), tables, None
+
+    def init_fn(self, key: jax.Array) -> tuple[tuple, jax.Array]:
+        state, tables, probs_BV = self._initial_state(key)
+        buffers = (*self.packer.pack(state), *tables)
+        if probs_BV is None:
+            probs_BV = self._probs(state[0], state[2], tables)
+        return buffers, probs_BV
 
     def _probs(self, weights_P: jax.Array, ctx: Any, tables: tuple) -> jax.Array:
         _, rows = self.model.lookup(tables, ctx)
@@ -180,20 +170,26 @@ class Programs:
         do not. For analysis only (the NLL of a final, frozen model); never for coding."""
 
         def frozen_fn(buffers: tuple, x_B: jax.Array):
-            weights_P, opt_state, ctx, tables = self._unpack(buffers)
+            (weights_P, opt_state, ctx, *saved), tables = self._unpack_state(buffers)
             _, rows = self.model.lookup(tables, ctx)
             _, aux = self.model.logits(self.unravel(weights_P), ctx, rows)
             ctx = self.model.advance(ctx, aux, x_B)
             probs_BV = self._probs(weights_P, ctx, tables)
-            return (*self.packer.pack((weights_P, opt_state, ctx)), *tables), probs_BV
+            state = (weights_P, opt_state, ctx, *saved)  # program 2's saved vjp: stale, unused
+            return (*self.packer.pack(state), *tables), probs_BV
 
         return jax.jit(frozen_fn, donate_argnums=0)  # in place: tables are big
 
-    def _unpack(self, buffers: tuple) -> tuple[Any, Any, Any, tuple]:
-        weights_P, opt_state, ctx = self.packer.unpack(buffers[: self.num_packed])
-        return weights_P, opt_state, ctx, buffers[self.num_packed :]
+    def _unpack_state(self, buffers: tuple) -> tuple[tuple, tuple]:
+        """(state, tables): the state as ``_initial_state`` builds it."""
+        return self.packer.unpack(buffers[: self.num_packed]), buffers[self.num_packed :]
 
-    def step_fn(self, buffers: tuple, x_B: jax.Array, mask_B: jax.Array):
+    def _unpack(self, buffers: tuple) -> tuple[Any, Any, Any, tuple]:
+        (weights_P, opt_state, ctx, *_), tables = self._unpack_state(buffers)
+        return weights_P, opt_state, ctx, tables
+
+    def recompute_step_fn(self, buffers: tuple, x_B: jax.Array, mask_B: jax.Array):
+        """Step program 1: forward and backward pass on the last context, optax update."""
         weights_P, opt_state, ctx, tables = self._unpack(buffers)
         idx, rows = self.model.lookup(tables, ctx)
 
@@ -211,14 +207,52 @@ class Programs:
         opt_state = jax.tree.map(
             lambda new, old: jnp.where(finite, new, old), new_opt_state, opt_state
         )
-        row_mask_B = jnp.where(finite, mask_B, 0.0)
-        tables = tuple(
-            sparse_sgd(t, i, jnp.where(finite, g, 0.0), row_mask_B, self.config.optimizer)
-            for t, i, g in zip(tables, idx, grad_rows, strict=True)
-        )
+        tables = self._train_rows(tables, idx, grad_rows, mask_B, finite)
         ctx = self.model.advance(ctx, aux, x_B)
         probs_BV = self._probs(weights_P, ctx, tables)
         return (*self.packer.pack((weights_P, opt_state, ctx)), *tables), probs_BV
+
+    def _train_rows(self, tables, idx, grad_rows, mask_B, finite) -> tuple:
+        row_mask_B = jnp.where(finite, mask_B, 0.0)
+        return tuple(
+            sparse_sgd(t, i, jnp.where(finite, g, 0.0), row_mask_B, self.config.optimizer)
+            for t, i, g in zip(tables, idx, grad_rows, strict=True)
+        )
+
+    def _predict_and_save(self, weights_P: jax.Array, ctx: Any, tables: tuple):
+        """Program 2's prediction: (saved, probs_BV), where ``saved`` = (logits_BV, aux,
+        idx, residuals) is all the next step's backward pass needs. ``jax.vjp`` returns its
+        backward pass as a pytree whose leaves are the forward pass's residuals (what
+        ``jax.fwd_and_bwd`` hands between its two programs); the leaves travel in the state
+        buffers, the tree structure, the same at every step, stays here."""
+        idx, rows = self.model.lookup(tables, ctx)
+
+        def logits_fn(w_P, rows):
+            return self.model.logits(self.unravel(w_P), ctx, rows)
+
+        logits_BV, backward, aux = jax.vjp(logits_fn, weights_P, rows, has_aux=True)
+        residuals, treedef = jax.tree.flatten(backward)
+        if self._backward_def is None:
+            self._backward_def = treedef
+        saved = (logits_BV, aux, idx, residuals)
+        return saved, coder_probs(logits_BV, self.config.run.prob_floor)
+
+    def saved_step_fn(self, buffers: tuple, x_B: jax.Array, mask_B: jax.Array):
+        """Step program 2: the backward pass of the last prediction from what it saved."""
+        (weights_P, opt_state, ctx, saved), tables = self._unpack_state(buffers)
+        logits_BV, aux, idx, residuals = saved
+        backward = jax.tree.unflatten(self._backward_def, residuals)
+        # d(mean masked cross-entropy)/d(logits): softmax minus the coded byte's one-hot
+        weight_B1 = (mask_B / jnp.maximum(jnp.sum(mask_B), 1.0))[:, None]
+        onehot_BV = jax.nn.one_hot(x_B, VOCAB, dtype=logits_BV.dtype)
+        grad_P, grad_rows = backward((jax.nn.softmax(logits_BV) - onehot_BV) * weight_B1)
+        # A non-finite gradient is skipped, identically on both sides.
+        finite = jnp.isfinite(sum((jnp.sum(g) for g in grad_rows), jnp.sum(grad_P)))
+        weights_P, opt_state = self.optimizer(grad_P, opt_state, weights_P, finite)
+        tables = self._train_rows(tables, idx, grad_rows, mask_B, finite)
+        ctx = self.model.advance(ctx, aux, x_B)
+        saved, probs_BV = self._predict_and_save(weights_P, ctx, tables)
+        return (*self.packer.pack((weights_P, opt_state, ctx, saved)), *tables), probs_BV
 
 
 @functools.lru_cache(maxsize=8)
@@ -248,9 +282,10 @@ class Learner:
         from a fresh context: the "send the weights" side of the MDL comparison."""
         p = self.programs
         weights_P, opt_state, _, tables = p._unpack(self._buffers)
-        fresh_ctx = p.packer.unpack(p.init(p.init_key)[0][: p.num_packed])[2]
+        (_, _, fresh_ctx, *fresh_saved), _ = p._unpack_state(p.init(p.init_key)[0])
         tables = tuple(jnp.array(t, copy=True) for t in tables)  # frozen_step donates them
-        buffers = (*p.packer.pack((weights_P, opt_state, fresh_ctx)), *tables)
+        state = (weights_P, opt_state, fresh_ctx, *fresh_saved)
+        buffers = (*p.packer.pack(state), *tables)
         probs_BV = np.asarray(p._probs(weights_P, fresh_ctx, tables))
         total = 0.0
         for t in range(tokens_BT.shape[1]):
