@@ -87,15 +87,22 @@ def test_info(encoded):
 
 
 @needs_taskset
-@pytest.mark.parametrize("enc_cores,dec_cores", [("0,1", "0"), ("1", "0,1")])
-def test_bit_exact_across_core_counts(tmp_path, alice_slice, enc_cores, dec_cores):
+@pytest.mark.parametrize(
+    "config,enc_cores,dec_cores",
+    [
+        ("cli_threads.toml", "0,1", "0"),
+        ("cli_threads.toml", "1", "0,1"),
+        ("cli_threads_p2.toml", "0,1", "0"),
+    ],
+)
+def test_bit_exact_across_core_counts(tmp_path, alice_slice, config, enc_cores, dec_cores):
     (tmp_path / "a.txt").write_bytes(alice_slice)
     _ok(
         run_cli(
             "compress",
             "a.txt",
             "--config",
-            str(TESTS / "cli_threads.toml"),
+            str(TESTS / config),
             cwd=tmp_path,
             cores=enc_cores,
         )
@@ -104,10 +111,11 @@ def test_bit_exact_across_core_counts(tmp_path, alice_slice, enc_cores, dec_core
     assert (tmp_path / "back.txt").read_bytes() == alice_slice
 
 
-@pytest.mark.parametrize("name", ["sample.v1.oz", "sample.v2.oz"])
+@pytest.mark.parametrize("name", ["sample.v1.oz", "sample.v2.oz", "sample.rae.oz"])
 def test_golden_files_still_decode(tmp_path, name):
     """Format stability: files written by earlier releases (v1: one payload; v2: three
-    256-byte frames) keep decoding to the same bytes."""
+    256-byte frames; rae: the rae preset, a transformer on step program 2) keep decoding
+    to the same bytes."""
     proc = _ok(run_cli("decompress", str(GOLDEN / name), "-o", "-", cwd=tmp_path))
     assert proc.stdout == (GOLDEN / "sample.txt").read_bytes()
 
@@ -243,3 +251,15 @@ def test_a_conflicting_xla_isa_flag_is_a_one_line_error(tmp_path):
     (tmp_path / "a.txt").write_bytes(b"x")
     env = {"XLA_FLAGS": "--xla_cpu_max_isa=SSE4_2"}
     _one_line_error(run_cli("compress", "a.txt", cwd=tmp_path, env=env), "needs AVX2: unset it")
+
+
+def test_a_reader_that_leaves_early_is_not_an_error(tmp_path):
+    """`onlinezip info x.oz | head -1`: the closed pipe ends the command quietly."""
+    cmd = [sys.executable, "-m", "onlinezip.cli", "info", str(GOLDEN / "sample.v2.oz")]
+    with subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path
+    ) as proc:
+        proc.stdout.close()  # the reader is gone before the first line is written
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=120) == 128 + signal.SIGPIPE
+    assert err == ""

@@ -82,6 +82,46 @@ def test_effective_streams(tiny):
     assert effective_streams(10**6, tiny.run) == 4
 
 
+@pytest.fixture(scope="module")
+def program_2(tiny):
+    """A small transformer on step program 2 (the rae preset's kind, much smaller)."""
+    model = {"family": "transformer", "hidden_dim": 16, "context": 8, "num_heads": 2}
+    return tiny.replace(model=model, run={"step_program": 2})
+
+
+@pytest.mark.parametrize(
+    "name,data",
+    [
+        ("empty", b""),
+        ("one byte", b"\x00"),
+        ("all 256 values", bytes(range(256))),
+        ("one byte repeated, 4 streams, last step part-masked", b"z" * 3001),
+        ("random", np.random.default_rng(2).bytes(1500)),
+    ],
+)
+def test_step_program_2_roundtrips(program_2, name, data):
+    assert len(_roundtrip(data, program_2).bits) == len(data)
+
+
+@pytest.mark.parametrize("family", ["lstm", "hashctx"])
+def test_step_program_2_carries_its_saved_pass_across_chunks(tiny, family, alice_slice):
+    model = {"family": family, "table_bits": 12}
+    cfg = tiny.replace(model=model, run={"step_program": 2, "chunk_bytes": 1024})
+    enc = _roundtrip(alice_slice[:2049], cfg)
+    assert len(enc.payloads) == 3
+
+
+def test_exact_bits_for_a_tiny_seeded_input_on_step_program_2(program_2):
+    """Pins step program 2's numerics, as the test below pins program 1's."""
+    enc = codec.encode(b"onlinezip: send the training code, not the weights. " * 4, program_2)
+    assert len(enc.payloads[0]) == EXPECTED_PAYLOAD_BYTES_2
+    assert round(float(enc.bits.sum()), 3) == EXPECTED_NLL_BITS_2
+
+
+EXPECTED_PAYLOAD_BYTES_2 = 124
+EXPECTED_NLL_BITS_2 = 960.725
+
+
 def test_exact_bits_for_a_tiny_seeded_input(tiny):
     """Pins the numerics: any change to the model, learner or coder shows up here."""
     enc = codec.encode(b"onlinezip: send the training code, not the weights. " * 4, tiny)

@@ -24,6 +24,7 @@ def test_rae_preset_is_the_literal_setup():
     rae = load_preset("rae")
     assert rae.run.streams == 1
     assert rae.model.family == "transformer"
+    assert rae.run.step_program == 2  # one backward pass per byte, from the saved forward
     assert load_preset("default").model.family == "hashctx"
 
 
@@ -31,6 +32,12 @@ def test_size_presets_share_family_and_optimizer():
     tiny, small, base = (load_preset(n) for n in ("tiny", "small", "base"))
     assert tiny.model.family == small.model.family == base.model.family
     assert tiny.optimizer == small.optimizer == base.optimizer
+
+
+def test_a_header_without_the_newer_keys_means_the_first_step_program():
+    """Files written before ``run.step_program`` existed decode with the program that
+    made them."""
+    assert config_from_dict({"run": {"streams": 2}}).run.step_program == 1
 
 
 def test_canonical_json_roundtrips():
@@ -56,6 +63,8 @@ def test_unknown_section_and_bad_values():
         config_from_dict({"model": {"hidden_dim": "big"}})
     with pytest.raises(OnlinezipError, match="learning_rate"):
         config_from_dict({"optimizer": {"learning_rate": -1.0}})
+    with pytest.raises(OnlinezipError, match=r"run.step_program must be one of \(1, 2\), got 3"):
+        config_from_dict({"run": {"step_program": 3}})
     with pytest.raises(OnlinezipError, match="num_heads"):
         config_from_dict({"model": {"family": "transformer", "hidden_dim": 30, "num_heads": 4}})
 

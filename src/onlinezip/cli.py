@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -237,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("onlinezip: error: interrupted; no output was written", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader left (`onlinezip info x.oz | head`): quietly, as cat
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except MemoryError:
         print("onlinezip: error: out of memory", file=sys.stderr)
         return 1

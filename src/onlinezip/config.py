@@ -35,8 +35,6 @@ class ModelConfig:
     num_heads: int = 4  # attention heads (transformer only); must divide hidden_dim
     context: int = 32  # bytes the transformer attends over (transformer only)
     mlp_ratio: int = 4  # transformer MLP width = mlp_ratio * hidden_dim
-    bias: bool = True  # transformer: biases in attention and MLP, offsets and scales in the
-    # LayerNorms (false: none of them; the output layer keeps its bias; fewer ops per step)
     orders: int = 6  # hashctx: contexts of the last 1..orders bytes are hashed
     table_bits: int = 18  # hashctx: the hashed table has 2**table_bits rows
     word_orders: int = 0  # hashctx: + 1 context (the word so far) or 2 (+ the word before)
@@ -203,9 +201,8 @@ def estimate_parameters(m: ModelConfig) -> int:
         direct = 256 * 256 + (2**m.direct_bits * 256 if m.direct_orders > 1 else 0)
         return (2**m.table_bits) * (h + 1) + h * 256 + 256 + direct + gates
     if m.family == "transformer":
-        biases = 4 * h + (m.mlp_ratio + 1) * h + 4 * h if m.bias else 0  # + the norms'
-        block = 4 * h * h + 2 * m.mlp_ratio * h * h + biases
-        return 256 * h + m.context * h + n * block + h * 256 + 256
+        block = 4 * h * h + 2 * m.mlp_ratio * h * h + 4 * h
+        return 256 * h + m.context * h + n * block + h * 256
     gates = 4 if m.family == "lstm" else 3
     cells = gates * ((e + h) * h + h) + (n - 1) * gates * (2 * h * h + h)
     return 256 * e + cells + h * 256 + 256

@@ -12,28 +12,23 @@ from onlinezip.config import ModelConfig
 from onlinezip.models.base import DenseModel
 
 
-def _norm(cfg: ModelConfig, name: str) -> nn.LayerNorm:
-    """LayerNorm, with a learned scale and offset only where ``cfg.bias`` asks for them."""
-    return nn.LayerNorm(use_bias=cfg.bias, use_scale=cfg.bias, name=name)
-
-
 class Block(nn.Module):
     cfg: ModelConfig
     last_only: bool  # the final block computes the last position only
 
     @nn.compact
     def __call__(self, x_BTH: jax.Array) -> jax.Array:
-        h, bias = self.cfg.hidden_dim, self.cfg.bias
-        y_BTH = _norm(self.cfg, "ln1")(x_BTH)
-        attend = nn.MultiHeadDotProductAttention(self.cfg.num_heads, use_bias=bias, name="attn")
+        h = self.cfg.hidden_dim
+        y_BTH = nn.LayerNorm(name="ln1")(x_BTH)
+        attend = nn.MultiHeadDotProductAttention(self.cfg.num_heads, name="attn")
         if self.last_only:
             x_BTH = x_BTH[:, -1:] + attend(y_BTH[:, -1:], y_BTH)  # (B, 1, H)
         else:
             causal_BNTT = nn.make_causal_mask(x_BTH[..., 0])
             x_BTH = x_BTH + attend(y_BTH, y_BTH, mask=causal_BNTT)
-        y_BTH = _norm(self.cfg, "ln2")(x_BTH)
-        y_BTH = nn.Dense(self.cfg.mlp_ratio * h, use_bias=bias, name="up")(y_BTH)
-        y_BTH = nn.Dense(h, use_bias=bias, name="down")(nn.gelu(y_BTH))
+        y_BTH = nn.LayerNorm(name="ln2")(x_BTH)
+        y_BTH = nn.Dense(self.cfg.mlp_ratio * h, name="up")(y_BTH)
+        y_BTH = nn.Dense(h, name="down")(nn.gelu(y_BTH))
         return x_BTH + y_BTH
 
 
@@ -48,7 +43,7 @@ class TransformerLM(nn.Module):
         for layer in range(cfg.num_layers):
             last = layer == cfg.num_layers - 1
             x_BTH = Block(cfg, last_only=last, name=f"block{layer}")(x_BTH)
-        x_BH = _norm(cfg, "ln_f")(x_BTH[:, -1])
+        x_BH = nn.LayerNorm(name="ln_f")(x_BTH[:, -1])
         return nn.Dense(256, name="head")(x_BH)  # (B, 256)
 
 
