@@ -1,13 +1,16 @@
 """Benchmark presets against classical codecs: ratio, speed (compilation included), memory.
 
-    python benchmarks/run.py [--presets default rae ...] [--files PATH ... | --text-files]
-                             [--repeats N] [--out DIR]
+    python benchmarks/run.py [--presets default rae CONFIG.toml ...]
+                             [--files PATH ... | --text-files] [--repeats N] [--out DIR]
 
 Every onlinezip figure comes from a fresh process running the CLI (compress, then
 decompress from the .oz file, then a byte comparison), timed by the ``seconds`` its
 ``--report`` gives (model compilation included, interpreter start-up excluded) and its
 peak RSS read from ``getrusage``. The classical codecs run in this process through
-Python's gzip / bz2 / lzma modules. Writes ``results.md`` and ``results.json``.
+Python's gzip / bz2 / lzma modules. A ``--presets`` entry ending in ``.toml`` is a config
+file (a baseline such as ``benchmarks/baselines/rae-0.2.0.toml``), named by its stem.
+Presets run in turn within each repeat, so a drift in the machine's speed touches all of
+them alike. Writes ``results.md`` and ``results.json``.
 """
 
 from __future__ import annotations
@@ -86,24 +89,35 @@ def _cli(*args: str) -> tuple[float, int]:
     return time.perf_counter() - start, usage.ru_maxrss * 1024  # ru_maxrss: KiB on Linux
 
 
-def bench_preset(path: Path, preset: str, work: Path, repeats: int = 1) -> dict:
-    """``repeats`` compress + decompress pairs, each in fresh processes; medians."""
-    oz, back = work / f"{path.name}.{preset}.oz", work / f"{path.name}.{preset}.out"
+def _model_args(preset: str) -> tuple[str, list[str]]:
+    """(label, CLI arguments) for a preset name or a config file."""
+    if preset.endswith(".toml"):
+        return Path(preset).stem, ["--config", preset]
+    return preset, ["--preset", preset]
+
+
+def run_preset(path: Path, preset: str, work: Path) -> tuple[dict, dict, int, int]:
+    """One compress + decompress pair in fresh processes, checked byte for byte:
+    (compress report, decompress report, compress peak RSS, decompress peak RSS)."""
+    label, model = _model_args(preset)
+    oz, back = work / f"{path.name}.{label}.oz", work / f"{path.name}.{label}.out"
     c_rep, d_rep = work / "c.json", work / "d.json"
-    runs = []
-    for _ in range(repeats):
-        _, c_rss = _cli("compress", str(path), "-o", str(oz), "--preset", preset, "-q",
-                        "--force", "--report", str(c_rep))  # fmt: skip
-        _, d_rss = _cli("decompress", str(oz), "-o", str(back), "-q", "--force",
-                        "--report", str(d_rep))  # fmt: skip
-        if back.read_bytes() != path.read_bytes():
-            raise SystemExit(f"ROUNDTRIP FAILED: {path} with preset {preset}")
-        runs.append((json.loads(c_rep.read_text()), json.loads(d_rep.read_text()), c_rss, d_rss))
+    _, c_rss = _cli("compress", str(path), "-o", str(oz), *model, "-q", "--force",
+                    "--report", str(c_rep))  # fmt: skip
+    _, d_rss = _cli("decompress", str(oz), "-o", str(back), "-q", "--force",
+                    "--report", str(d_rep))  # fmt: skip
+    if back.read_bytes() != path.read_bytes():
+        raise SystemExit(f"ROUNDTRIP FAILED: {path} with {preset}")
+    return json.loads(c_rep.read_text()), json.loads(d_rep.read_text()), c_rss, d_rss
+
+
+def summarize(preset: str, runs: list[tuple[dict, dict, int, int]]) -> dict:
+    """One row from a preset's runs: medians of the reports' seconds."""
     c = runs[0][0]
     compress_s = statistics.median(r[0]["seconds"] for r in runs)
     decompress_s = statistics.median(r[1]["seconds"] for r in runs)
     return {
-        "codec": f"onlinezip {preset}",
+        "codec": f"onlinezip {_model_args(preset)[0]}",
         "bits_per_byte": c["bits_per_byte"],
         "compressed_bytes": c["container_bytes"],
         "nll_bits_per_byte": c["nll_bits_per_byte"],
@@ -113,9 +127,18 @@ def bench_preset(path: Path, preset: str, work: Path, repeats: int = 1) -> dict:
         "decompress_seconds_runs": [r[1]["seconds"] for r in runs],
         "decompress_over_compress": decompress_s / compress_s,
         "peak_rss_mib": max(max(r[2], r[3]) for r in runs) / 2**20,
-        "runs": repeats,
+        "runs": len(runs),
         "roundtrip": "ok (separate process)",
     }
+
+
+def bench_presets(path: Path, presets: list[str], work: Path, repeats: int = 1) -> list[dict]:
+    """``repeats`` rounds, each running every preset once in turn; a row per preset."""
+    runs: dict[str, list] = {preset: [] for preset in presets}
+    for _ in range(repeats):
+        for preset in presets:
+            runs[preset].append(run_preset(path, preset, work))
+    return [summarize(preset, runs[preset]) for preset in presets]
 
 
 def bench_classical(path: Path, name: str) -> dict:
@@ -164,6 +187,16 @@ def write_results(out: Path, stem: str, info: dict, rows: list[dict], markdown: 
     print(markdown)
 
 
+def add_ratios(rows: list[dict], baseline: str) -> None:
+    """Each onlinezip row's compress and decompress speed over the baseline's, same file
+    (medians of runs taken in turn: the ratio the machine's drift disturbs least)."""
+    base = {r["file"]: r for r in rows if r["codec"] == baseline}
+    for r in rows:
+        if r["codec"].startswith("onlinezip ") and r["file"] in base:
+            for way in ("compress", "decompress"):
+                r[f"{way}_vs_baseline"] = r[f"{way}_kb_s"] / base[r["file"]][f"{way}_kb_s"]
+
+
 def to_markdown(rows: list[dict], info: dict) -> str:
     lines = [
         f"Machine: {info['cpu']}, {info['usable_cores']} usable cores, {info['date']}.",
@@ -186,6 +219,18 @@ def to_markdown(rows: list[dict], info: dict) -> str:
             f"{r['compressed_bytes']:,} | {r['compress_kb_s']:.2f} | {dec} | {rss} "
             f"| {r.get('runs', '')} |"
         )
+    ratios = [r for r in rows if "compress_vs_baseline" in r]
+    if ratios:
+        lines.append("")
+        lines.append(
+            "Speed over the baseline's, same file, same run: "
+            + "; ".join(
+                f"{r['codec']} on {r['file']}: compress x{r['compress_vs_baseline']:.2f}, "
+                f"decompress x{r['decompress_vs_baseline']:.2f}"
+                for r in ratios
+            )
+            + "."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -201,6 +246,9 @@ def main() -> None:
         help="all eight Canterbury text files instead of --files",
     )
     parser.add_argument("--repeats", type=int, default=1, help="runs per preset (medians)")
+    parser.add_argument(
+        "--baseline", help="a --presets entry to give every other one's speed ratio against"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args()
     files = TEXT_FILES if args.text_files else args.files
@@ -209,10 +257,12 @@ def main() -> None:
         for path in files:
             for name in CLASSICAL:
                 rows.append({"file": path.name, **bench_classical(path, name)})
-            for preset in args.presets:
-                row = {"file": path.name, **bench_preset(path, preset, Path(tmp), args.repeats)}
+            for row in bench_presets(path, args.presets, Path(tmp), args.repeats):
+                row = {"file": path.name, **row}
                 print(json.dumps(row), flush=True)
                 rows.append(row)
+    if args.baseline:
+        add_ratios(rows, f"onlinezip {_model_args(args.baseline)[0]}")
     info = machine()
     write_results(args.out, "results", info, rows, to_markdown(rows, info))
 
