@@ -1,6 +1,7 @@
 """Does the instruction-set cap change the bits? (Why onlinezip pins it.)
 
-    python benchmarks/isa_caps.py [--presets default max rae] [--file PATH] [--bytes N]
+    python benchmarks/isa_caps.py [--presets default max rae CONFIG.toml] [--file PATH]
+                                  [--bytes N] [--out DIR]
 
 Compresses the same bytes with each preset under every ``ONLINEZIP_ISA`` level this CPU
 supports, each in a fresh process, and compares the range-coder payloads: identical
@@ -22,7 +23,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from run import machine, write_results  # noqa: E402
+from run import machine, model_args, write_results  # noqa: E402
 
 LEVELS = {"SSE4_2": "sse4_2", "AVX": "avx", "AVX2": "avx2", "AVX512": "avx512f"}
 ALICE = REPO.parent / "shared" / "data" / "canterbury" / "alice29.txt"
@@ -43,17 +44,17 @@ def payload_sha(oz: Path) -> str:
 
 
 def run(preset: str, data_path: Path, levels: list[str], work: Path) -> dict:
-    row: dict = {"preset": preset, "payload_sha256": {}, "decode_avx2_file_at": {}}
+    label, model = model_args(preset)  # a preset name or a config file
+    row: dict = {"preset": label, "payload_sha256": {}, "decode_avx2_file_at": {}}
     for isa in levels:
-        oz = work / f"{preset}.{isa}.oz"
-        proc = _cli(["compress", str(data_path), "-o", str(oz), "--preset", preset, "-q",
-                     "--force"], isa)  # fmt: skip
+        oz = work / f"{label}.{isa}.oz"
+        proc = _cli(["compress", str(data_path), "-o", str(oz), *model, "-q", "--force"], isa)
         if proc.returncode:
             raise SystemExit(proc.stderr.decode())
         row["payload_sha256"][isa] = payload_sha(oz)
     for isa in levels:
         out = work / "back"
-        proc = _cli(["decompress", str(work / f"{preset}.AVX2.oz"), "-o", str(out), "--force",
+        proc = _cli(["decompress", str(work / f"{label}.AVX2.oz"), "-o", str(out), "--force",
                      "-q", "--ignore-environment"], isa)  # fmt: skip
         ok = proc.returncode == 0 and out.read_bytes() == data_path.read_bytes()
         row["decode_avx2_file_at"][isa] = "exact" if ok else proc.stderr.decode().strip()[-120:]
@@ -70,7 +71,8 @@ def _outcome(text: str) -> str:
 def to_markdown(info: dict, rows: list[dict]) -> str:
     levels = info["levels"]
     lines = [
-        f"{info['cpu']}, {info['date']}: the first {info['bytes']:,} bytes of {info['file']}, "
+        f"{info['cpu']} (CPU family/model/stepping {info.get('cpu_family_model_stepping', '?')}), "
+        f"{info['date']}: the first {info['bytes']:,} bytes of {info['file']}, "
         "compressed in a fresh process per level (`ONLINEZIP_ISA`); payload hashes, and "
         "whether the AVX2 file decodes at each level (`--ignore-environment`).",
         "",

@@ -89,7 +89,7 @@ def _cli(*args: str) -> tuple[float, int]:
     return time.perf_counter() - start, usage.ru_maxrss * 1024  # ru_maxrss: KiB on Linux
 
 
-def _model_args(preset: str) -> tuple[str, list[str]]:
+def model_args(preset: str) -> tuple[str, list[str]]:
     """(label, CLI arguments) for a preset name or a config file."""
     if preset.endswith(".toml"):
         return Path(preset).stem, ["--config", preset]
@@ -99,7 +99,7 @@ def _model_args(preset: str) -> tuple[str, list[str]]:
 def run_preset(path: Path, preset: str, work: Path) -> tuple[dict, dict, int, int]:
     """One compress + decompress pair in fresh processes, checked byte for byte:
     (compress report, decompress report, compress peak RSS, decompress peak RSS)."""
-    label, model = _model_args(preset)
+    label, model = model_args(preset)
     oz, back = work / f"{path.name}.{label}.oz", work / f"{path.name}.{label}.out"
     c_rep, d_rep = work / "c.json", work / "d.json"
     _, c_rss = _cli("compress", str(path), "-o", str(oz), *model, "-q", "--force",
@@ -117,7 +117,7 @@ def summarize(preset: str, runs: list[tuple[dict, dict, int, int]]) -> dict:
     compress_s = statistics.median(r[0]["seconds"] for r in runs)
     decompress_s = statistics.median(r[1]["seconds"] for r in runs)
     return {
-        "codec": f"onlinezip {_model_args(preset)[0]}",
+        "codec": f"onlinezip {model_args(preset)[0]}",
         "bits_per_byte": c["bits_per_byte"],
         "compressed_bytes": c["container_bytes"],
         "nll_bits_per_byte": c["nll_bits_per_byte"],
@@ -165,16 +165,17 @@ def bench_classical(path: Path, name: str) -> dict:
 
 
 def machine() -> dict:
-    cpu = "unknown"
+    """The CPU (its name, and family / model / stepping, which tell generations apart where
+    a virtual machine names only "AMD EPYC"), cores, Python, platform, date."""
+    cpu: dict[str, str] = {}
     try:
-        cpu = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-    except (OSError, StopIteration):
+        first = Path("/proc/cpuinfo").read_text().split("\n\n")[0]  # the first processor
+        cpu = {k.strip(): v.strip() for k, _, v in (ln.partition(":") for ln in first.splitlines())}
+    except OSError:
         pass
-    return {"cpu": cpu, "usable_cores": len(os.sched_getaffinity(0)),
+    generation = "/".join(cpu.get(k, "?") for k in ("cpu family", "model", "stepping"))
+    return {"cpu": cpu.get("model name", "unknown"), "cpu_family_model_stepping": generation,
+            "usable_cores": len(os.sched_getaffinity(0)),
             "python": platform.python_version(), "platform": platform.platform(),
             "date": time.strftime("%Y-%m-%d")}  # fmt: skip
 
@@ -192,14 +193,16 @@ def add_ratios(rows: list[dict], baseline: str) -> None:
     (medians of runs taken in turn: the ratio the machine's drift disturbs least)."""
     base = {r["file"]: r for r in rows if r["codec"] == baseline}
     for r in rows:
-        if r["codec"].startswith("onlinezip ") and r["file"] in base:
+        if r["codec"].startswith("onlinezip ") and r["codec"] != baseline and r["file"] in base:
             for way in ("compress", "decompress"):
                 r[f"{way}_vs_baseline"] = r[f"{way}_kb_s"] / base[r["file"]][f"{way}_kb_s"]
 
 
 def to_markdown(rows: list[dict], info: dict) -> str:
     lines = [
-        f"Machine: {info['cpu']}, {info['usable_cores']} usable cores, {info['date']}.",
+        f"Machine: {info['cpu']} (CPU family/model/stepping "
+        f"{info.get('cpu_family_model_stepping', '?')}), {info['usable_cores']} usable cores, "
+        f"{info['date']}.",
         "onlinezip speeds are whole compress / decompress calls with model compilation "
         "included (persistent compilation cache off), the median of the runs given; "
         "decompression ran in a separate process from the .oz file and was checked byte "
@@ -262,7 +265,7 @@ def main() -> None:
                 print(json.dumps(row), flush=True)
                 rows.append(row)
     if args.baseline:
-        add_ratios(rows, f"onlinezip {_model_args(args.baseline)[0]}")
+        add_ratios(rows, f"onlinezip {model_args(args.baseline)[0]}")
     info = machine()
     write_results(args.out, "results", info, rows, to_markdown(rows, info))
 

@@ -24,7 +24,7 @@ from onlinezip.api import (  # noqa: E402
 from onlinezip.config import Config, load_config, load_preset, preset_names  # noqa: E402
 from onlinezip.errors import OnlinezipError  # noqa: E402
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 __all__ = [
     "Config",
     "OnlinezipError",

@@ -91,6 +91,20 @@ MAX_STREAMS = 1024
 MAX_V1_BYTES = 1 << 26  # version 1 wrote no file larger than the largest chunk
 
 
+# Config keys added since format 2 was released, with the value that means what 0.2.0
+# did. A header leaves such a key out when it has that value (loading fills it back in),
+# so a config 0.2.0 knew gives the very header 0.2.0 wrote, which 0.2.0 still reads.
+LATER_KEY_DEFAULTS = {("run", "step_program"): 1}
+
+
+def _config_meta(config: Config) -> dict[str, Any]:
+    meta = config.to_dict()
+    for (section, key), value in LATER_KEY_DEFAULTS.items():
+        if meta[section][key] == value:
+            del meta[section][key]
+    return meta
+
+
 @dataclass(frozen=True)
 class Header:
     """What the decoder needs before the first byte: how to rebuild the model."""
@@ -103,7 +117,7 @@ class Header:
 
     def meta(self) -> dict[str, Any]:
         return {
-            "config": self.config.to_dict(),
+            "config": _config_meta(self.config),
             "environment": self.environment,
             "preset": self.preset,
             "num_parameters": self.num_parameters,
