@@ -36,11 +36,13 @@ from onlinezip.probs import code_lengths, coder_probs
 RUNTIME_BYTES = 256 << 20  # JAX, XLA and the interpreter, before any state
 
 
-def _state_bytes(params: Any, tables: tuple) -> int:
-    """What a learner's state will occupy: tables, weights, and up to two optimizer moments
-    (an upper bound on what compiled programs and their buffers hold)."""
+def _state_bytes(params: Any, tables: tuple, saves: bool) -> int:
+    """What a learner's state will occupy: tables, weights, up to two optimizer moments and,
+    for step program 2, the saved backward pass (about one more copy of the weights:
+    the matrices it multiplies by, plus a step's activations)."""
     dense = sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(params))
-    return RUNTIME_BYTES + 3 * dense + sum(t.size * t.dtype.itemsize for t in tables)
+    copies = 4 if saves else 3
+    return RUNTIME_BYTES + copies * dense + sum(t.size * t.dtype.itemsize for t in tables)
 
 
 OWN_BUFFER_SIZE = 16384  # state leaves this big (weights, Adam moments) get their own buffer
@@ -94,7 +96,7 @@ class Programs:
 
     ``init(key) -> (buffers, probs_BV)`` builds the fresh state from the seed and the
     first prediction; ``step(buffers, x_B, mask_B) -> (buffers, probs_BV)`` is one byte.
-    Both are lowered from shapes alone and compiled side by side.
+    Both are lowered from shapes alone, then compiled.
 
     ``run.step_program`` picks the step. Program 1 (``recompute_step_fn``) runs the forward
     pass on the last context again to get its gradient. Program 2 (``saved_step_fn``) keeps
@@ -114,7 +116,8 @@ class Programs:
         params, _ = jax.eval_shape(lambda key: self.model.init(key, streams), self.init_key)
         self.params_packer = FlatPacker(params)  # weights as one (P,) float32 vector
         tables = jax.eval_shape(self.model.init_tables)
-        runtime.check_memory(_state_bytes(params, tables), f"the {config.model.family} model")
+        needed = _state_bytes(params, tables, self.saves)
+        runtime.check_memory(needed, f"the {config.model.family} model")
         self.num_parameters = sum(  # dense weights + table entries (not their count column)
             int(np.prod(x.shape)) for x in jax.tree.leaves(params)
         ) + sum(t.shape[0] * (t.shape[1] - 1) for t in tables)
