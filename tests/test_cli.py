@@ -1,6 +1,7 @@
 """The command line, each call in a fresh process (so decoding is cross-process)."""
 
 import json
+import os
 import shutil
 import signal
 import struct
@@ -227,18 +228,25 @@ def test_edge_case_roundtrip_through_cli(tmp_path, case):
     assert (tmp_path / "out.bin").read_bytes() == data
 
 
-def test_ctrl_c_leaves_nothing_behind(tmp_path):
-    """SIGINT mid-way: exit 130, one line, no output or temporary file, input intact."""
+@pytest.mark.parametrize(
+    "when,cache,delay",
+    [("while compiling", "off", 0.5), ("well into the work", "", 1.0)],
+)
+def test_ctrl_c_leaves_nothing_behind(tmp_path, when, cache, delay):
+    """SIGINT mid-way: exit 130, one line, no output or temporary file, input intact.
+    The output's temporary file appears before the model is compiled."""
     data = bytes(np.random.default_rng(3).integers(0, 256, 400_000, dtype=np.uint8))
     (tmp_path / "big.bin").write_bytes(data)
     cmd = [sys.executable, "-m", "onlinezip.cli", "compress", "big.bin", "-q",
            "--config", str(TESTS / "cli_tiny.toml")]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.PIPE)
+    env = {**os.environ, "ONLINEZIP_CACHE": cache} if cache else None
+    # (a test run whose shell ignores SIGINT, as `cmd &` does, passes that on: run in front)
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + 120
     while not any(p.name.endswith(".tmp") for p in tmp_path.iterdir()):
         assert proc.poll() is None and time.monotonic() < deadline, "no temporary file seen"
         time.sleep(0.05)
-    time.sleep(1.0)  # well into the work
+    time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     err = proc.communicate(timeout=120)[1].decode()
     assert proc.returncode == 130, err

@@ -19,6 +19,7 @@ compiles once.
 from __future__ import annotations
 
 import functools
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jax
@@ -133,9 +134,12 @@ class Programs:
             jax.jit(self.init_fn).lower(self.init_key),
             jax.jit(step_fn, donate_argnums=0).lower(buffers, x_B, mask_B),
         )
-        # One after the other: XLA's code generation already uses every core, and two
-        # compilations side by side were slower on two cores (rae: 5.1 s against 4.6 s).
-        self.init, self.step = (low.compile() for low in lowered)
+        # One after the other (XLA's code generation already uses every core: two side by
+        # side were slower on two cores, rae 5.1 s against 4.6 s), in a worker thread: a
+        # Ctrl-C then reaches this thread while it waits, not XLA mid-compilation (which
+        # crashed the interpreter on exit).
+        with ThreadPoolExecutor(1) as pool:
+            self.init, self.step = pool.map(lambda low: low.compile(), lowered)
 
     def unravel(self, weights_P: jax.Array) -> Any:
         return self.params_packer.unpack((weights_P,))
