@@ -94,6 +94,7 @@ def test_info(encoded):
         ("cli_threads.toml", "0,1", "0"),
         ("cli_threads.toml", "1", "0,1"),
         ("cli_threads_p2.toml", "0,1", "0"),
+        ("cli_threads_p2.toml", "1", "0,1"),
     ],
 )
 def test_bit_exact_across_core_counts(tmp_path, alice_slice, config, enc_cores, dec_cores):

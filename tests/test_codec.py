@@ -103,23 +103,17 @@ def test_step_program_2_carries_its_saved_pass_across_chunks(tiny, family, alice
     assert len(enc.payloads) == 3
 
 
-def test_exact_bits_for_a_tiny_seeded_input_on_step_program_2(program_2):
-    """Pins step program 2's numerics, as the test below pins program 1's."""
-    enc = codec.encode(b"onlinezip: send the training code, not the weights. " * 4, program_2)
-    assert len(enc.payloads[0]) == EXPECTED_PAYLOAD_BYTES_2
-    assert round(float(enc.bits.sum()), 3) == EXPECTED_NLL_BITS_2
-
-
-EXPECTED_PAYLOAD_BYTES_2 = 124
-EXPECTED_NLL_BITS_2 = 960.725
-
-
-def test_exact_bits_for_a_tiny_seeded_input(tiny):
-    """Pins the numerics: any change to the model, learner or coder shows up here."""
-    enc = codec.encode(b"onlinezip: send the training code, not the weights. " * 4, tiny)
-    assert len(enc.payloads[0]) == EXPECTED_PAYLOAD_BYTES
-    assert round(float(enc.bits.sum()), 3) == EXPECTED_NLL_BITS
-
-
-EXPECTED_PAYLOAD_BYTES = 124
-EXPECTED_NLL_BITS = 973.944
+@pytest.mark.parametrize(
+    "config,payload_bytes,nll_bits",
+    [
+        ("tiny", 124, 973.944),  # step program 1 (an LSTM)
+        ("program_2", 124, 960.725),  # step program 2 (a transformer)
+    ],
+)
+def test_exact_bits_for_a_tiny_seeded_input(request, config, payload_bytes, nll_bits):
+    """Pins the numerics of each step program: any change to the model, learner or coder
+    shows up here."""
+    cfg = request.getfixturevalue(config)
+    enc = codec.encode(b"onlinezip: send the training code, not the weights. " * 4, cfg)
+    assert len(enc.payloads[0]) == payload_bytes
+    assert round(float(enc.bits.sum()), 3) == nll_bits

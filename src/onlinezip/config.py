@@ -67,7 +67,7 @@ class RunConfig:
     # each), each cut into B streams: memory stays flat however long the input
     step_program: int = 1  # the learner's step (see onlinezip.learner): 1 runs the forward
     # pass again before the backward pass; 2 reuses the activations its prediction saved and
-    # fuses Adam into one pass (the same math, fewer ops: faster, with other bits)
+    # writes Adam out by hand (the same math, fewer ops: faster, with other bits)
 
 
 @dataclass(frozen=True)

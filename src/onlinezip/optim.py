@@ -48,10 +48,11 @@ class GuardedUpdate:
     """Step program 2's update of the flat weights: skipped whole, identically on both
     sides, when ``finite`` (a scalar: the gradient is finite) is false.
 
-    Adam without gradient clipping is written out by hand as one elementwise pass: new
-    moments first, then the weights from the new moments. Through optax, with the guard
-    applied after it, XLA's CPU backend recomputed the moments inside every output's loop
-    and copied the donated moment buffers, nearly doubling the update's time. The same
+    Adam without gradient clipping is written out by hand, elementwise: the new moments
+    first, then the weights from the stored new moments (three passes over the weights).
+    Through optax, with the guard applied after it, XLA's CPU backend recomputed the
+    moments inside every output's loop and copied the donated moment buffers (about eight
+    passes), nearly doubling the update's time. The same
     math as ``optax.adam``, in another order of rounding. Other optimizers go through optax.
     """
 
