@@ -17,7 +17,7 @@ from typing import Any
 
 from onlinezip.errors import OnlinezipError
 
-FAMILIES = ("hashctx", "lstm", "gru", "transformer")
+FAMILIES = ("hashctx", "lstm", "gru", "transformer", "cm")
 OPTIMIZERS = ("sgd", "adam")
 STEP_PROGRAMS = (1, 2)
 
@@ -28,7 +28,8 @@ MAX_PARAMETERS = 128_000_000
 
 @dataclass(frozen=True)
 class ModelConfig:
-    family: str = "lstm"  # "hashctx" | "lstm" | "gru" | "transformer" (see onlinezip.models)
+    family: str = "lstm"  # "hashctx" | "lstm" | "gru" | "transformer" | "cm" (see
+    # onlinezip.models; "cm", context mixing, is configured by the [cm] section)
     embed_dim: int = 32  # width of the byte embedding (recurrent families)
     hidden_dim: int = 128  # recurrent state / transformer model / hashctx row width
     num_layers: int = 1  # stacked recurrent cells, or transformer blocks
@@ -71,10 +72,31 @@ class RunConfig:
 
 
 @dataclass(frozen=True)
+class CMConfig:
+    """The context-mixing learner (model.family = "cm", see onlinezip.models.cm): counted
+    statistics of hashed contexts, a match model, logistic mixers and APMs, in integers."""
+
+    orders: tuple = (1, 2, 3, 4, 6)  # byte contexts: the last k bytes for each k (0..12)
+    word: int = 2  # word contexts: 0 none, 1 the word so far, 2 also it with the word before
+    sparse: int = 2  # sparse contexts: the first 0..4 of 2nd+3rd, 2nd, 3rd+4th, 4th last bytes
+    column: int = 0  # 1: two record/column contexts (byte above, and it with the last byte)
+    table_bits: int = 22  # the counters' hash table has 2**table_bits rows of 64 bytes
+    counter_limit: int = 255  # a counter's rate falls as 1/(n + 1.5) until n reaches this
+    match_min: int = 6  # the match model looks up the last match_min bytes (0 = no match model)
+    match_bits: int = 20  # each stream's match history and table hold 2**match_bits entries
+    mixer_rate: int = 6  # mixer step size (weight units 2**-16 per unit of error x input)
+    mixer_init: float = 0.2  # every mixer weight starts at this
+    final_rate: int = 2  # step size of the second mixer layer
+    apm_rate: int = 7  # APMs move 1/2**apm_rate of the way towards each coded bit
+    apm: int = 2  # refinement stages: 0 none, 1 by the partial byte, 2 also with the last byte
+
+
+@dataclass(frozen=True)
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    cm: CMConfig = field(default_factory=CMConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -93,12 +115,16 @@ class Config:
         return config_from_dict(merged)
 
 
-_SECTIONS = {"model": ModelConfig, "optimizer": OptimizerConfig, "run": RunConfig}
+_SECTIONS = {"model": ModelConfig, "optimizer": OptimizerConfig, "run": RunConfig, "cm": CMConfig}
 
 
 def _check_type(where: str, value: Any, expected: type) -> Any:
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
+    if expected is tuple and isinstance(value, list):
+        if not all(type(v) is int for v in value):
+            raise OnlinezipError(f"{where} must be a list of integers, got {value!r}")
+        value = tuple(value)
     if type(value) is not expected:
         raise OnlinezipError(
             f"{where} must be {expected.__name__}, got {type(value).__name__} {value!r}"
@@ -173,6 +199,8 @@ def validate(cfg: Config) -> Config:
         math.isfinite(o.grad_clip) and o.grad_clip >= 0,
         f"optimizer.grad_clip must be >= 0 (0 = off), got {o.grad_clip}",
     )
+    if m.family == "cm":
+        validate_cm(cfg.cm)
     _require(
         r.step_program in STEP_PROGRAMS,
         f"run.step_program must be one of {STEP_PROGRAMS}, got {r.step_program}",
@@ -193,9 +221,39 @@ def validate(cfg: Config) -> Config:
     return cfg
 
 
+def validate_cm(c: CMConfig) -> None:
+    _require(
+        len(c.orders) <= 16 and all(0 <= k <= 12 for k in c.orders),
+        f"cm.orders must be at most 16 orders in 0..12, got {list(c.orders)}",
+    )
+    _require(len(set(c.orders)) == len(c.orders), f"cm.orders repeats an order: {list(c.orders)}")
+    _require(0 <= c.word <= 2, f"cm.word must be 0, 1 or 2, got {c.word}")
+    _require(0 <= c.sparse <= 4, f"cm.sparse must be in 0..4, got {c.sparse}")
+    _require(c.column in (0, 1), f"cm.column must be 0 or 1, got {c.column}")
+    contexts = len(c.orders) + c.word + c.sparse + 2 * c.column
+    _require(1 <= contexts <= 24, f"cm needs 1..24 contexts in all, the config gives {contexts}")
+    _require(10 <= c.table_bits <= 24, f"cm.table_bits must be in 10..24, got {c.table_bits}")
+    _require(
+        1 <= c.counter_limit <= 1000, f"cm.counter_limit must be in 1..1000, got {c.counter_limit}"
+    )
+    _require(
+        c.match_min == 0 or 3 <= c.match_min <= 16,
+        f"cm.match_min must be 0 (off) or in 3..16, got {c.match_min}",
+    )
+    _require(10 <= c.match_bits <= 24, f"cm.match_bits must be in 10..24, got {c.match_bits}")
+    for key in ("mixer_rate", "final_rate"):
+        value = getattr(c, key)
+        _require(1 <= value <= 64, f"cm.{key} must be in 1..64, got {value}")
+    _require(0 <= c.mixer_init <= 4, f"cm.mixer_init must be in [0, 4], got {c.mixer_init}")
+    _require(1 <= c.apm_rate <= 12, f"cm.apm_rate must be in 1..12, got {c.apm_rate}")
+    _require(c.apm in (0, 1, 2), f"cm.apm must be 0, 1 or 2, got {c.apm}")
+
+
 def estimate_parameters(m: ModelConfig) -> int:
     """Parameter count of the model a config describes (used to refuse absurd sizes early)."""
     h, e, n = m.hidden_dim, m.embed_dim, m.num_layers
+    if m.family == "cm":
+        return 0  # sized by the [cm] section, checked against memory before allocation
     if m.family == "hashctx":
         gates = m.orders + m.word_orders
         direct = 256 * 256 + (2**m.direct_bits * 256 if m.direct_orders > 1 else 0)

@@ -102,6 +102,8 @@ def _config_meta(config: Config) -> dict[str, Any]:
     for (section, key), value in LATER_KEY_DEFAULTS.items():
         if meta[section][key] == value:
             del meta[section][key]
+    if config.model.family != "cm":
+        del meta["cm"]  # the [cm] section (added in 0.4.0) only matters to the cm family
     return meta
 
 

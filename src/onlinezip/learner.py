@@ -274,7 +274,13 @@ class Programs:
 
 
 @functools.lru_cache(maxsize=8)
-def programs(config: Config, streams: int) -> Programs:
+def programs(config: Config, streams: int):
+    """The compiled programs for (config, streams): ``Programs`` for the neural and
+    hashed-context families, ``models.cm.program.CMPrograms`` for context mixing."""
+    if config.model.family == "cm":
+        from onlinezip.models.cm.program import CMPrograms
+
+        return CMPrograms(config, streams)
     return Programs(config, streams)
 
 

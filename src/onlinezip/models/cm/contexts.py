@@ -1,0 +1,88 @@
+"""Which contexts the counted statistics are kept for, and where their slots are.
+
+A context is a 32-bit hash of some of the bytes before the one being coded:
+  - order k: the last k bytes (k = 0: no bytes, the byte's own frequencies);
+  - words: the letters of the word so far (case folded), and it with the previous word;
+  - sparse: bytes at gaps (the 2nd and 3rd last, the 2nd, the 3rd and 4th, the 4th),
+    which catch fixed-width records and tables in binaries;
+  - column: the bytes above and before, when the data falls into lines or records of a
+    length detected from the spacing of repeated bytes.
+Each context's 17 slots (see ``tree``) are hashed apart into one table of 2**bits rows,
+with a 16-bit check kept in the row so that a collision is noticed, not mixed in.
+The state carried between bytes (the window of the last bytes, word hashes, record
+length) is int32, updated by integer ops.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from onlinezip.models.cm.tree import SLOTS
+from onlinezip.models.hashctx import _fmix, advance_words
+
+WINDOW = 16  # bytes of history the hashes see
+SPARSE = ((2, 3), (2,), (3, 4), (4,))  # byte distances (1 = the last byte)
+_GOLDEN = 0x9E3779B1
+
+
+def _mix(h: jax.Array, v: jax.Array) -> jax.Array:
+    return (h ^ v.astype(jnp.uint32)) * jnp.uint32(0x01000193)
+
+
+def context_hashes(window_BW, words_B2, record_B, orders, word, sparse, column) -> jax.Array:
+    """(B, C) uint32: one hash per context, salted by its position in the list."""
+    byte = lambda d: window_BW[:, WINDOW - d]  # noqa: E731 (d = 1: the last byte)
+    zero = jnp.zeros(window_BW.shape[:1], jnp.uint32)
+    hashes = []
+    for k in orders:
+        h = zero
+        for d in range(1, k + 1):
+            h = _mix(h, byte(d))
+        hashes.append(h)
+    if word >= 1:
+        hashes.append(_mix(words_B2[:, 0], byte(1)))
+    if word >= 2:
+        hashes.append(_mix(words_B2[:, 0] * jnp.uint32(0x2F0B3A49), words_B2[:, 1]))
+    for gaps in SPARSE[:sparse]:
+        h = zero
+        for d in gaps:
+            h = _mix(h, byte(d))
+        hashes.append(h)
+    if column:
+        above = _take(window_BW, record_B)
+        hashes.append(_mix(_mix(zero, above), record_B))
+        hashes.append(_mix(_mix(_mix(zero, above), byte(1)), record_B))
+    salts = jnp.arange(len(hashes), dtype=jnp.uint32) * jnp.uint32(_GOLDEN)
+    return _fmix(jnp.stack(hashes, axis=1) + salts[None, :])
+
+
+def _take(window_BW, distance_B):
+    """(B,) the byte ``distance_B`` (1..WINDOW) back."""
+    return jnp.take_along_axis(window_BW, (WINDOW - distance_B)[:, None], axis=1)[:, 0]
+
+
+def slot_rows(hash_BC: jax.Array, bits: int) -> tuple[jax.Array, jax.Array]:
+    """(index_BCS int32 rows of the table, check_BCS uint32 in 1..65535) of every
+    context's 17 slots."""
+    slot_S = jnp.arange(SLOTS, dtype=jnp.uint32) * jnp.uint32(_GOLDEN)
+    v_BCS = _fmix(hash_BC[:, :, None] + slot_S[None, None, :])
+    index_BCS = (v_BCS >> (32 - bits)).astype(jnp.int32)
+    check_BCS = (v_BCS & jnp.uint32(0xFFFF)) | jnp.uint32(1)
+    return index_BCS, check_BCS
+
+
+def advance(window_BW, words_B2, x_B):
+    """The window and word hashes once byte ``x_B`` has been seen."""
+    window_BW = jnp.concatenate([window_BW[:, 1:], x_B[:, None]], axis=1)
+    return window_BW, advance_words(words_B2, x_B)
+
+
+def advance_record(record_B, window_BW, x_B):
+    """The record length: the distance back to the last occurrence of this byte, if that
+    distance repeats the previous one (a crude detector of lines and fixed records)."""
+    same_BW = window_BW == x_B[:, None]  # before the window moves on
+    distance_W = jnp.arange(WINDOW, 0, -1, dtype=jnp.int32)
+    last_B = jnp.max(jnp.where(same_BW, -distance_W[None, :], -WINDOW - 1), axis=1) * -1
+    found_B = last_B <= WINDOW
+    return jnp.where(found_B & (last_B >= 2), last_B, record_B)

@@ -1,0 +1,177 @@
+"""The context-mixing predictor: every node of the byte tree at once, then its update.
+
+``predict(state)`` looks up each context's 17 slots and the match model, mixes every
+node's inputs with three mixers (weight sets chosen by the partial byte; by the match
+state; by the last byte), mixes those with a second layer, refines the result with APMs
+and multiplies along the paths: 256 byte probabilities, computed in one vectorised
+pass. ``update(state, saved, x_B, mask_B)`` trains all of it along the 8 nodes the coded
+byte took: the counters of its two slots per context, the mixers' selected weights (one
+gradient step of coding cost per node), the APMs, the match model's confidences; then
+the contexts move on. Everything but the final products is integer arithmetic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from onlinezip.config import CMConfig
+from onlinezip.models.cm import apm, contexts, counters, match, mixer, tree
+from onlinezip.models.cm.squash import stretch
+
+BIAS = 256  # a constant input, so every weight set has a bias
+MIXERS = 3  # first-layer mixers, by: the partial byte; the match state; the last byte
+_NODE = np.arange(tree.NODES, dtype=np.int32)
+
+
+def num_contexts(c: CMConfig) -> int:
+    return len(c.orders) + c.word + c.sparse + 2 * c.column
+
+
+class Predictor:
+    def __init__(self, c: CMConfig, streams: int):
+        self.c, self.streams = c, streams
+        self.contexts = num_contexts(c)
+        self.inputs = self.contexts + 2  # + match + bias
+        self.sets = (tree.NODES, match.BUCKETS * 3 * 8, 256 * 8)
+
+    def init_state(self) -> dict[str, Any]:
+        c, b = self.c, self.streams
+        state = {
+            "table": jnp.full((2**c.table_bits, 16), counters.FRESH, jnp.uint32),
+            "mix": [mixer.init(s, self.inputs, c.mixer_init) for s in self.sets],
+            "final": mixer.init(tree.NODES, MIXERS + 1, 1.0 / MIXERS),
+            "apm1": apm.init(tree.NODES),
+            "apm2": apm.init(tree.NODES * 256),
+            "match_conf": jnp.full((match.BUCKETS * 8,), counters.FRESH, jnp.uint32),
+            "window": jnp.zeros((b, contexts.WINDOW), jnp.int32),
+            "words": jnp.zeros((b, 2), jnp.uint32),
+            "record": jnp.ones((b,), jnp.int32),
+        }
+        if c.match_min:
+            state |= {
+                # flat (B * 2**bits,): a 2-D ring made XLA copy it at every step
+                "hist": jnp.zeros((b * 2**c.match_bits,), jnp.int32),
+                "last": jnp.zeros((b * 2**c.match_bits,), jnp.int32),
+                "pos": jnp.zeros((b,), jnp.int32),
+                "ptr": jnp.zeros((b,), jnp.int32),
+                "len": jnp.zeros((b,), jnp.int32),
+                "next": jnp.full((b,), -1, jnp.int32),  # the byte the match predicts
+            }
+        return state
+
+    def predict(self, s: dict[str, Any]) -> tuple[dict[str, Any], jax.Array]:
+        """(saved: what ``update`` needs, probs_BV float32)."""
+        c = self.c
+        hash_BC = contexts.context_hashes(
+            s["window"], s["words"], s["record"], c.orders, c.word, c.sparse, c.column
+        )
+        index_BCS, check_BCS = contexts.slot_rows(hash_BC, c.table_bits)
+        rows_BCSR = s["table"][index_BCS]  # (B, C, 17, 16)
+        valid_BCS = rows_BCSR[..., 15] == check_BCS
+        node_BCN = rows_BCSR[:, :, tree.SLOT_OF, tree.POS_OF]  # (B, C, 255)
+        known_BCN = valid_BCS[:, :, tree.SLOT_OF] & (counters.count(node_BCN) > 0)
+        x_BCN = jnp.where(known_BCN, stretch(counters.probability(node_BCN)), 0)
+        if c.match_min:
+            byte_B, len_B = s["next"], s["len"]
+        else:
+            byte_B = jnp.full((self.streams,), -1, jnp.int32)
+            len_B = jnp.zeros((self.streams,), jnp.int32)
+        xm_BN, expect_BN, mindex_BN = match.node_inputs(byte_B, len_B, s["match_conf"])
+        bias_BN = jnp.full_like(xm_BN, BIAS)
+        x_BNI = jnp.concatenate(
+            [jnp.moveaxis(x_BCN, 1, 2), xm_BN[..., None], bias_BN[..., None]], axis=2
+        )
+        depth_1N = jnp.asarray(tree.DEPTH)[None, :]
+        node_BN = jnp.broadcast_to(jnp.asarray(_NODE), xm_BN.shape)
+        mstate_BN = match.bucket(len_B)[:, None] * 3 + expect_BN + 1
+        sels = (node_BN, mstate_BN * 8 + depth_1N, s["window"][:, -1:] * 8 + depth_1N)
+        outs = [mixer.predict(w, x_BNI, sel) for w, sel in zip(s["mix"], sels, strict=True)]
+        xf_BNK = jnp.stack([logit for logit, _ in outs] + [bias_BN], axis=2)
+        logit_BN, p_BN = mixer.predict(s["final"], xf_BNK, node_BN)
+        p1_BN, a1_BN = apm.refine(s["apm1"], p_BN, node_BN)
+        p2_BN, a2_BN = apm.refine(s["apm2"], p_BN, node_BN + tree.NODES * s["window"][:, -1:])
+        if c.apm == 0:
+            out_BN = p_BN
+        elif c.apm == 1:
+            out_BN = (p_BN + 3 * p1_BN) >> 2
+        else:
+            out_BN = (2 * p_BN + 3 * p1_BN + 3 * p2_BN) >> 3
+        out_BN = jnp.clip(out_BN, 1, 4095)
+        saved = {
+            "index": index_BCS, "check": check_BCS, "x": x_BNI,
+            "sels": jnp.stack(sels, axis=2), "p1": jnp.stack([p for _, p in outs], axis=2),
+            "xf": xf_BNK, "pf": p_BN, "a1": a1_BN, "a2": a2_BN,
+            "expect": expect_BN, "mindex": mindex_BN,
+        }  # fmt: skip
+        return saved, tree.byte_probs(out_BN)
+
+    def update(self, s, saved, x_B, mask_B) -> dict[str, Any]:
+        c = self.c
+        s = dict(s)
+        node_BK, bit_BK = tree.path_nodes(x_B), tree.path_bits(x_B)
+        at = lambda a: jnp.take_along_axis(a, node_BK, axis=1)  # noqa: E731 (B, 8, ...)
+        at3 = lambda a: jnp.take_along_axis(a, node_BK[:, :, None], axis=1)  # noqa: E731
+        s["table"] = self._train_counters(s["table"], saved, x_B, node_BK, bit_BK, mask_B)
+        x_BKI, sels_BKM, p1_BKM = at3(saved["x"]), at3(saved["sels"]), at3(saved["p1"])
+        s["mix"] = [
+            mixer.train(w, x_BKI, sels_BKM[..., m], p1_BKM[..., m], bit_BK, c.mixer_rate, mask_B)
+            for m, w in enumerate(s["mix"])
+        ]
+        s["final"] = mixer.train(
+            s["final"], at3(saved["xf"]), node_BK, at(saved["pf"]), bit_BK, c.final_rate, mask_B
+        )
+        s["apm1"] = apm.train(s["apm1"], at(saved["a1"]), bit_BK, c.apm_rate, mask_B)
+        s["apm2"] = apm.train(s["apm2"], at(saved["a2"]), bit_BK, c.apm_rate, mask_B)
+        s["match_conf"] = match.train(
+            s["match_conf"], at(saved["expect"]), at(saved["mindex"]), bit_BK, mask_B, 1023
+        )
+        keep_B = mask_B > 0
+        window_BW, words_B2 = contexts.advance(s["window"], s["words"], x_B)
+        record_B = contexts.advance_record(s["record"], s["window"], x_B)
+        if c.match_min:
+            hist, pos, ptr, length, following, last = match.advance(
+                s["hist"], s["pos"], s["ptr"], s["len"], s["next"], s["last"], window_BW,
+                x_B, c.match_min, mask_B,
+            )  # fmt: skip
+            s |= {"hist": hist, "last": last}
+            for key, new in (("pos", pos), ("ptr", ptr), ("len", length), ("next", following)):
+                s[key] = jnp.where(keep_B, new, s[key])
+        s["window"] = jnp.where(keep_B[:, None], window_BW, s["window"])
+        s["words"] = jnp.where(keep_B[:, None], words_B2, s["words"])
+        s["record"] = jnp.where(keep_B, record_B, s["record"])
+        return s
+
+    def _train_counters(self, table, saved, x_B, node_BK, bit_BK, mask_B):
+        """Rewrite the two slots per context that the coded byte used: a slot whose check
+        differs (another context had it) starts fresh; the 4 nodes of the byte's path in
+        it learn their bit."""
+        rows = table.shape[0]
+        slot_B2 = jnp.stack([jnp.zeros_like(x_B), 1 + (x_B >> 4)], axis=1)  # (B, 2)
+        index_BC2 = jnp.take_along_axis(saved["index"], slot_B2[:, None, :], axis=2)
+        check_BC2 = jnp.take_along_axis(saved["check"], slot_B2[:, None, :], axis=2)
+        old_BC2R = table[index_BC2]
+        fresh_BC2 = old_BC2R[..., 15] != check_BC2
+        counters_BC2R = jnp.where(fresh_BC2[..., None], counters.FRESH, old_BC2R[..., :15])
+        # which of the 15 positions each slot's path nodes are, and their bits
+        pos_BK = jnp.asarray(tree.POS_OF)[node_BK]  # (B, 8)
+        onehot_BKR = pos_BK[..., None] == jnp.arange(15)[None, None, :]
+        hit_B2R = jnp.stack([onehot_BKR[:, :4].any(1), onehot_BKR[:, 4:].any(1)], axis=1)
+        bitpos_B2R = jnp.stack(
+            [
+                jnp.sum(onehot_BKR[:, :4] * bit_BK[:, :4, None], axis=1),
+                jnp.sum(onehot_BKR[:, 4:] * bit_BK[:, 4:, None], axis=1),
+            ],
+            axis=1,
+        )
+        new_BC2R = jnp.where(
+            hit_B2R[:, None],
+            counters.update(counters_BC2R, bitpos_B2R[:, None], self.c.counter_limit),
+            counters_BC2R,
+        )
+        new_BC2R = jnp.concatenate([new_BC2R, check_BC2[..., None]], axis=-1)
+        index_BC2 = jnp.where(mask_B[:, None, None] > 0, index_BC2, rows)  # dropped
+        return table.at[index_BC2].set(new_BC2R, mode="drop")

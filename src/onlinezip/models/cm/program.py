@@ -1,0 +1,70 @@
+"""The compiled programs of the context-mixing learner: ``init`` and ``step``.
+
+The same interface as ``learner.Programs``, so that ``Learner`` and the codec's one loop
+drive either: ``init(key) -> (buffers, probs_BV)`` and ``step(buffers, x_B, mask_B) ->
+(buffers, probs_BV)``. The state (tables, weights, contexts, and what the last
+prediction saved for its update) is packed into a few flat buffers and donated back at
+every step, so the big tables are updated in place.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from onlinezip import runtime
+from onlinezip.config import Config
+from onlinezip.models.cm.predictor import Predictor
+
+OWN_BUFFER_SIZE = 16384
+
+
+class CMPrograms:
+    def __init__(self, config: Config, streams: int):
+        from onlinezip.learner import RUNTIME_BYTES, FlatPacker
+
+        runtime.ensure_backend()
+        self.config, self.streams = config, streams
+        self.predictor = Predictor(config.cm, streams)
+        # nothing random to draw: every table starts from fixed values (the key is kept
+        # for the interface, and for neural inputs a later preset may mix in)
+        self.init_key = jax.random.fold_in(jax.random.key(config.run.seed), 0)
+        state = jax.eval_shape(lambda: self._initial_state()[0])  # (s, saved)
+        leaves = jax.tree.leaves(state)
+        needed = RUNTIME_BYTES + 2 * sum(x.size * x.dtype.itemsize for x in leaves)
+        runtime.check_memory(needed, "the cm model")
+        tables = jax.tree.leaves((state[0]["table"], state[0]["mix"], state[0]["final"]))
+        tables += [state[0]["apm1"], state[0]["apm2"], state[0]["match_conf"]]
+        self.num_parameters = int(sum(np.prod(t.shape) for t in tables))
+        self.packer = FlatPacker(state, own_buffer_size=OWN_BUFFER_SIZE)
+        buffers = tuple(jax.ShapeDtypeStruct(b.shape, b.dtype) for b in self._shapes(state))
+        x_B = jax.ShapeDtypeStruct((streams,), jnp.int32)
+        mask_B = jax.ShapeDtypeStruct((streams,), jnp.float32)
+        lowered = (
+            jax.jit(self.init_fn).lower(self.init_key),
+            jax.jit(self.step_fn, donate_argnums=0).lower(buffers, x_B, mask_B),
+        )
+        with ThreadPoolExecutor(1) as pool:  # see learner.Programs: Ctrl-C while compiling
+            self.init, self.step = pool.map(lambda low: low.compile(), lowered)
+
+    def _shapes(self, state):
+        return jax.eval_shape(self.packer.pack, state)
+
+    def _initial_state(self):
+        s = self.predictor.init_state()
+        saved, probs_BV = self.predictor.predict(s)
+        return (s, saved), probs_BV
+
+    def init_fn(self, key: jax.Array):
+        del key
+        state, probs_BV = self._initial_state()
+        return self.packer.pack(state), probs_BV
+
+    def step_fn(self, buffers: tuple, x_B: jax.Array, mask_B: jax.Array):
+        s, saved = self.packer.unpack(buffers)
+        s = self.predictor.update(s, saved, x_B.astype(jnp.int32), mask_B)
+        saved, probs_BV = self.predictor.predict(s)
+        return self.packer.pack((s, saved)), probs_BV

@@ -1,0 +1,65 @@
+"""The byte as a binary tree: 255 decisions, MSB first, and the slots that hold them.
+
+Node n (heap order, 1..255) is the decision after the bits of ``n`` below its leading
+1 have been seen: node 1 decides the top bit, nodes 2..3 the next, ..., nodes 128..255
+the last. A byte ``x`` takes the nodes ``(x | 256) >> (8 - k)`` for k = 0..7, and its bit
+at depth k is ``(x >> (7 - k)) & 1``.
+
+Counted statistics live in slots of 15 nodes, one nibble's tree (as paq and lpaq store
+them): for each context, slot 0 holds nodes 1..15 (the high nibble) and slot 1 + h the
+low nibble's nodes once the high nibble is h. So one context's whole byte tree is 17
+slots, of which a coded byte touches two.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+NODES = 255
+SLOTS = 17  # per context: 1 for the high nibble + 16 for the low nibble
+SLOT_NODES = 15
+
+_n = np.arange(1, NODES + 1)
+DEPTH = np.floor(np.log2(_n)).astype(np.int32)  # (255,) 0..7
+_high = _n >> np.maximum(DEPTH - 4, 0) & 15  # the high nibble, for depth >= 4
+_low = np.maximum(DEPTH - 4, 0)  # bits of the low nibble seen, for depth >= 4
+_sub = np.where(DEPTH >= 4, (1 << _low) | (_n & ((1 << _low) - 1)), _n)
+SLOT_OF = np.where(DEPTH >= 4, 1 + _high, 0).astype(np.int32)  # (255,) which slot
+POS_OF = (_sub - 1).astype(np.int32)  # (255,) position 0..14 in the slot
+PARTIAL = (_n - (1 << DEPTH)).astype(np.int32)  # (255,) the bits seen so far, as a number
+
+
+def path_nodes(x_B: jax.Array) -> jax.Array:
+    """(B, 8) int32 node indices 0..254 (node - 1) of the decisions byte ``x_B`` took."""
+    shifts = jnp.arange(8, 0, -1, dtype=jnp.int32)  # 8 - k
+    return ((x_B[:, None] | 256) >> shifts[None, :]) - 1
+
+
+def path_bits(x_B: jax.Array) -> jax.Array:
+    """(B, 8) int32 bits of ``x_B``, MSB first."""
+    return (x_B[:, None] >> jnp.arange(7, -1, -1, dtype=jnp.int32)[None, :]) & 1
+
+
+def on_path(x_B: jax.Array) -> jax.Array:
+    """(B, 255) bool: which nodes lie on byte ``x_B``'s path (the nodes whose partial bits
+    are ``x_B``'s top bits)."""
+    prefix_B255 = x_B[:, None] >> (8 - jnp.asarray(DEPTH))[None, :]
+    return prefix_B255 == jnp.asarray(PARTIAL)[None, :]
+
+
+def byte_probs(p1_BN: jax.Array) -> jax.Array:
+    """(B, 256) float32 byte probabilities from (B, 255) int32 12-bit node probabilities of
+    a 1 bit: each leaf is the product of the 8 decisions on its path, multiplied level by
+    level (elementwise float products, each correctly rounded: the same bits anywhere).
+    They sum to 1 up to rounding; the coder normalises."""
+    scale = jnp.float32(1.0 / 4096.0)  # a power of two: exact
+    one_BN = p1_BN.astype(jnp.float32) * scale
+    zero_BN = (4096 - p1_BN).astype(jnp.float32) * scale
+    probs = jnp.ones((p1_BN.shape[0], 1), jnp.float32)
+    for depth in range(8):
+        lo, hi = (1 << depth) - 1, (1 << (depth + 1)) - 1
+        probs = jnp.stack([probs * zero_BN[:, lo:hi], probs * one_BN[:, lo:hi]], axis=-1)
+        probs = probs.reshape(p1_BN.shape[0], -1)
+    return probs
