@@ -22,6 +22,7 @@ import json
 import lzma
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -71,7 +72,26 @@ def _classical() -> dict:
             )
     except ImportError:
         pass
+    if shutil.which("zpaq"):  # Debian's zpaq (context mixing), through files
+        codecs["zpaq -m5"] = (_zpaq_compress, _zpaq_decompress)
     return codecs
+
+
+def _zpaq_compress(data: bytes) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "f").write_bytes(data)
+        cmd = ["zpaq", "a", "a.zpaq", "f", "-m5"]
+        subprocess.run(cmd, cwd=tmp, check=True, capture_output=True)
+        return Path(tmp, "a.zpaq").read_bytes()
+
+
+def _zpaq_decompress(blob: bytes) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "a.zpaq").write_bytes(blob)
+        out = Path(tmp, "out")
+        cmd = ["zpaq", "x", "a.zpaq", "-to", str(out)]
+        subprocess.run(cmd, cwd=tmp, check=True, capture_output=True)
+        return (out / "f").read_bytes()
 
 
 CLASSICAL = _classical()
