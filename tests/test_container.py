@@ -36,13 +36,15 @@ def test_pack_parse_roundtrip():
 def test_fields_are_little_endian_at_documented_offsets():
     blob = _blob()
     assert blob[:8] == container.MAGIC
-    assert struct.unpack_from("<HHII", blob, 8)[:3] == (container.VERSION, 0, 1)
+    assert container.VERSION == 3
+    assert struct.unpack_from("<HHII", blob, 8)[:3] == (3, container.FLAG_MODEL, 1)
     first = container.header_size(blob)
-    assert struct.unpack_from("<IIII", blob, first) == (
-        256, 12, zlib.crc32(FRAMES[0].payload), FRAMES[0].data_crc32,
+    assert struct.unpack_from("<BIIII", blob, first) == (
+        1, 256, 12, zlib.crc32(FRAMES[0].payload), FRAMES[0].data_crc32,
     )  # fmt: skip
-    end = len(blob) - 56
-    assert struct.unpack_from("<IQ32sd", blob, end) == (0, 261, SUMMARY.sha256, 12.5)
+    end = len(blob) - 53
+    assert struct.unpack_from("<BQ32sd", blob, end) == (0, 261, SUMMARY.sha256, 12.5)
+    assert struct.unpack_from("<I", blob, end + 49)[0] == zlib.crc32(blob[end : end + 49])
 
 
 def test_streaming_reader_hands_out_frames_in_order():
@@ -137,3 +139,116 @@ def test_version_1_claiming_an_absurd_length_is_refused_before_any_work():
     struct.pack_into("<I", blob, meta_end, zlib.crc32(bytes(blob[:meta_end])))
     with pytest.raises(OnlinezipError, match="length 8589934592 is implausible"):
         container.parse(bytes(blob))
+
+
+# --------------------------------------------------------------------------- format 3
+
+GOLDEN = Path(__file__).parent / "golden"
+# 256 bytes no model can shrink, the same forever (the first chunk of sample.v3.oz)
+RANDOM = b"".join(
+    __import__("hashlib").sha256(b"onlinezip golden %d" % i).digest() for i in range(8)
+)
+
+
+def _stored_blob(data: bytes) -> bytes:
+    frames = [Frame(len(data), data, zlib.crc32(data), stored=True)] if data else []
+    summary = Summary(len(data), None, 8.0 * len(data), zlib.crc32(data))
+    return container.pack(container.STORED_HEADER, frames, summary)
+
+
+def test_stored_only_layout_is_compact_and_as_documented():
+    empty = _stored_blob(b"")
+    assert len(empty) == 26 == container.stored_file_size(0)
+    assert struct.unpack_from("<8sHH", empty) == (container.MAGIC, 3, 0)  # no MODEL flag
+    assert struct.unpack_from("<I", empty, 12)[0] == zlib.crc32(empty[:12])
+    assert empty[16:22] == b"\0\0" + struct.pack("<I", 0)  # kind 0, LEB128 length 0, CRC
+    blob = _stored_blob(b"hello")
+    assert blob[16] == container.KIND_STORED
+    assert struct.unpack_from("<II", blob, 17) == (5, zlib.crc32(b"hello"))
+    assert blob[25:30] == b"hello"
+    assert len(blob) == container.stored_file_size(5) == 16 + 9 + 5 + 10
+    header, summary, frames = container.parse(blob)
+    assert not header.model and summary.crc32 == zlib.crc32(b"hello")
+    assert frames == [Frame(5, b"hello", zlib.crc32(b"hello"), stored=True)]
+    big = _stored_blob(bytes(100_000))
+    assert len(big) - 100_000 == 37  # 16 header + 9 frame + 12 end (3-byte length)
+
+
+@pytest.mark.parametrize(
+    "mutate,message",
+    [
+        (lambda b: b[:-1], "truncated"),
+        (lambda b: b + b"\0", "unexpected bytes"),
+        (lambda b: _flip(b, 11), "header checksum"),
+        (lambda b: _flip(b, 27), "frame 0's checksum"),  # a stored byte
+        (lambda b: _flip(b, 21), "frame 0's checksum"),  # its CRC
+        (lambda b: _flip(b, len(b) - 7), "end record: checksum"),
+        (lambda b: b[:16] + b"\x07" + b[17:], "unknown frame kind 7"),
+        (lambda b: b[:16] + b"\x01" + b[17:], "a coded frame in a stored-only file"),
+    ],
+)
+def test_damaged_stored_files_are_refused(mutate, message):
+    with pytest.raises(OnlinezipError, match=message):
+        container.parse(mutate(_stored_blob(b"hello")))
+
+
+def test_the_end_record_checks_the_whole_original():
+    blob = bytearray(_stored_blob(b"hello"))
+    end = len(blob) - 10
+    struct.pack_into("<I", blob, end + 2, zlib.crc32(b"other"))
+    struct.pack_into("<I", blob, end + 6, zlib.crc32(bytes(blob[end : end + 6])))
+    _, summary, _ = container.parse(bytes(blob))  # the container itself is consistent...
+    with pytest.raises(OnlinezipError, match="original's CRC-32"):  # ...the data is not
+        __import__("onlinezip").decompress(bytes(blob))
+
+
+def test_unknown_flags_are_refused_reserved_for_segments():
+    head = struct.pack("<8sHH", container.MAGIC, 3, container.FLAG_SEGMENTS)
+    blob = head + struct.pack("<I", zlib.crc32(head)) + _stored_blob(b"")[16:]
+    with pytest.raises(OnlinezipError, match="unsupported header flags 0x2"):
+        container.parse(blob)
+
+
+def test_writer_refuses_a_coded_frame_in_a_stored_only_file():
+    with pytest.raises(ValueError, match="no coded frames"):
+        container.pack(container.STORED_HEADER, FRAMES, Summary(0, None, 0.0, 0))
+
+
+def test_mixed_frames_roundtrip_in_a_model_file():
+    frames = [Frame(256, DATA[:256], zlib.crc32(DATA[:256]), stored=True), FRAMES[1]]
+    blob = container.pack(HEADER, frames, SUMMARY)
+    assert container.parse(blob)[2] == frames
+    assert blob[container.header_size(blob)] == container.KIND_STORED
+
+
+@pytest.mark.parametrize("name", ["empty.v3.oz", "stored.v3.oz"])
+def test_golden_stored_v3_files(name):
+    blob = (GOLDEN / name).read_bytes()
+    original = b"" if name.startswith("empty") else RANDOM
+    header, summary, frames = container.parse(blob)
+    assert container.Reader(io.BytesIO(blob)).version == 3 and not header.model
+    assert summary.length == len(original) and summary.crc32 == zlib.crc32(original)
+    assert b"".join(f.payload for f in frames) == original
+    assert blob == _stored_blob(original)  # this release writes them byte for byte
+
+
+def test_golden_v3_model_file_with_a_stored_chunk_decodes():
+    """sample.v3.oz: RANDOM then sample.txt in 256-byte chunks; the first is stored, the
+    others coded by a model that learnt from the stored bytes too (decoding must replay
+    that, or the coded chunks fail their checks)."""
+    import onlinezip
+
+    blob = (GOLDEN / "sample.v3.oz").read_bytes()
+    original = RANDOM + (GOLDEN / "sample.txt").read_bytes()
+    header, _, frames = container.parse(blob)
+    assert header.model and [f.stored for f in frames] == [True, False, False, False]
+    assert onlinezip.decompress(blob) == original
+    assert onlinezip.compress(original, header.config) == blob  # and is still written so
+
+
+def test_format_2_and_1_golden_files_are_still_read():
+    for name in ("sample.v1.oz", "sample.v2.oz"):
+        blob = (GOLDEN / name).read_bytes()
+        reader = container.Reader(io.BytesIO(blob))
+        assert reader.version == int(name[-4]) and reader.header.model
+        assert container.scan(io.BytesIO(blob))[1].length == 600

@@ -7,20 +7,29 @@ bytes in memory and go through the same chunked code.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
-from onlinezip import codec, container, mdl, runtime
+from onlinezip import container, mdl, runtime
 from onlinezip.config import Config, load_preset
 from onlinezip.errors import OnlinezipError
 
+if TYPE_CHECKING:  # codec imports JAX: only the coding paths load it
+    from onlinezip import codec
+
 DEFAULT_PRESET = "default"
+# An input shorter than this is stored without running the model: a file with a model
+# costs at least 114 bytes besides its payload (header and meta, frame, end record)
+# against 35 + n for a stored-only one (under 50), so coding could never win.
+MIN_MODEL_BYTES = 16
 
 
 @dataclass(frozen=True)
@@ -73,24 +82,63 @@ def _read_chunk(src: BinaryIO, size: int) -> bytes:
     return b"".join(parts)
 
 
-def _compress(src, dst, config, progress, bits_out) -> tuple[dict[str, Any], codec.Codec]:
+def _chunks(src: BinaryIO, size: int) -> Iterator[tuple[bytes, bool]]:
+    """(chunk, is_last) for every chunk of ``src``, reading one chunk ahead."""
+    chunk = _read_chunk(src, size)
+    while chunk:
+        following = _read_chunk(src, size) if len(chunk) == size else b""
+        yield chunk, not following
+        chunk = following
+
+
+def _store_whole(dst, data: bytes, cfg: Config, bits_out, start: float) -> dict[str, Any]:
+    """A stored-only file: no model, no JAX; the whole input in at most one frame."""
+    writer = container.Writer(dst, container.STORED_HEADER)
+    if data:
+        writer.frame(container.Frame(len(data), data, zlib.crc32(data), stored=True))
+    summary = container.Summary(len(data), None, 8.0 * len(data), zlib.crc32(data))
+    writer.finish(summary)
+    if bits_out is not None:
+        bits_out.append(np.full(len(data), 8.0))
+    header = dataclasses.replace(container.STORED_HEADER, config=cfg)
+    seconds = time.perf_counter() - start
+    return _report(header, summary, writer.bytes_written, writer.overhead_bytes, seconds)
+
+
+def _compress(src, dst, config, progress, bits_out) -> tuple[dict[str, Any], codec.Codec | None]:
     start = time.perf_counter()
     cfg, preset = _resolve(config)
-    chunk = _read_chunk(src, cfg.run.chunk_bytes)
+    chunks = _chunks(src, cfg.run.chunk_bytes)
+    chunk, last = next(chunks, (b"", True))
+    if last and len(chunk) < MIN_MODEL_BYTES:
+        return _store_whole(dst, chunk, cfg, bits_out, start), None
+    from onlinezip import codec
+
     coder = codec.Codec(cfg, codec.effective_streams(len(chunk), cfg.run), progress)
     header = container.Header(
         coder.streams, cfg, runtime.fingerprint(), preset, coder.learner.num_parameters
     )
+    payload, bits = coder.encode_chunk(chunk)
+    if last and container.stored_file_size(len(chunk)) <= container.coded_file_size(
+        header, len(payload)
+    ):  # one chunk that coding would grow: a stored-only file
+        return _store_whole(dst, chunk, cfg, bits_out, start), coder
     writer = container.Writer(dst, header)
     sha, length, nll_bits = hashlib.sha256(), 0, 0.0
-    while chunk:
-        payload, bits = coder.encode_chunk(chunk)
-        writer.frame(container.Frame(len(chunk), payload, zlib.crc32(chunk)))
+    while True:
+        if len(payload) + container.CODED_FRAME_BYTES < len(chunk) + container.STORED_FRAME_BYTES:
+            writer.frame(container.Frame(len(chunk), payload, zlib.crc32(chunk)))
+        else:  # coding this chunk would grow it: store it (the model has learnt from it)
+            writer.frame(container.Frame(len(chunk), chunk, zlib.crc32(chunk), stored=True))
+            bits = np.full(len(chunk), 8.0)
         sha.update(chunk)
         length, nll_bits = length + len(chunk), nll_bits + float(bits.sum())
         if bits_out is not None:
             bits_out.append(bits)
-        chunk = _read_chunk(src, cfg.run.chunk_bytes)
+        chunk, _ = next(chunks, (b"", True))
+        if not chunk:
+            break
+        payload, bits = coder.encode_chunk(chunk)
     summary = container.Summary(length, sha.digest(), nll_bits)
     writer.finish(summary)
     seconds = time.perf_counter() - start
@@ -107,8 +155,9 @@ def compress_stream(
 
 def compress_coded(
     data: bytes, config: Config | str | None = None, progress: codec.Progress | None = None
-) -> tuple[Result, codec.Codec]:
-    """``compress_result`` plus the coder itself (its final learner, for analysis)."""
+) -> tuple[Result, codec.Codec | None]:
+    """``compress_result`` plus the coder itself (its final learner, for analysis; None
+    when the input was too short to run the model on)."""
     out, bits = io.BytesIO(), []
     report, coder = _compress(io.BytesIO(bytes(data)), out, config, progress, bits)
     return Result(out.getvalue(), report, _concat(bits)), coder
@@ -153,27 +202,39 @@ def decompress_stream(
         src.seek(origin)
     reader = container.Reader(src)
     header = reader.header
-    if not ignore_environment:
-        runtime.check_fingerprint(header.environment)
-    coder = codec.Codec(header.config, header.streams, progress)
-    sha = hashlib.sha256()
+    coder = None
+    if header.model:  # a stored-only file needs no model, and no JAX
+        from onlinezip import codec
+
+        if not ignore_environment:
+            runtime.check_fingerprint(header.environment)
+        coder = codec.Codec(header.config, header.streams, progress)
+    sha, crc = hashlib.sha256(), 0
     for index, frame in enumerate(reader.frames()):
-        try:
-            data, bits = coder.decode_chunk(frame.length, frame.payload)
-        except (ValueError, RuntimeError, AssertionError) as exc:  # constriction's errors
-            raise OnlinezipError(
-                f"corrupt payload: the range decoder failed in chunk {index} ({exc})"
-            ) from None
+        if frame.stored:
+            data, bits = frame.payload, np.full(frame.length, 8.0)
+            if coder is not None:  # the encoder's model learnt from these bytes: so must ours
+                coder.encode_chunk(data)
+        else:
+            try:
+                data, bits = coder.decode_chunk(frame.length, frame.payload)
+            except (ValueError, RuntimeError, AssertionError) as exc:  # constriction's errors
+                raise OnlinezipError(
+                    f"corrupt payload: the range decoder failed in chunk {index} ({exc})"
+                ) from None
         if frame.data_crc32 is not None and zlib.crc32(data) != frame.data_crc32:
             raise _mismatch(f"chunk {index} does not match its CRC-32")
         sha.update(data)
+        crc = zlib.crc32(data, crc)
         dst.write(data)
         if bits_out is not None:
             bits_out.append(bits)
     summary = reader.summary
     assert summary is not None
-    if sha.digest() != summary.sha256:
+    if summary.sha256 is not None and sha.digest() != summary.sha256:
         raise _mismatch("the output does not match the original's SHA-256")
+    if summary.crc32 is not None and crc != summary.crc32:
+        raise _mismatch("the output does not match the original's CRC-32")
     seconds = time.perf_counter() - start
     overhead = reader.bytes_read - reader.payload_bytes
     return _report(header, summary, reader.bytes_read, overhead, seconds)

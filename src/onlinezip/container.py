@@ -1,32 +1,59 @@
 """The .oz container: explicit little-endian bytes, read and written as a stream.
 
-Format version 2 (written by this release)::
+Format version 3 (written by this release)::
 
     header
       0     8   magic  b"\\x89OZIP\\r\\n\\x1a"
-      8     2   format version (u16) = 2
-      10    2   flags (u16, must be 0)
-      12    4   streams B (u32)
-      16    4   meta length M (u32)
+      8     2   format version (u16) = 3
+      10    2   flags (u16): bit 0 MODEL: the file carries a model (the next two fields
+                and the meta follow, frames may be coded, the end record holds a SHA-256);
+                without it the file is stored only (every frame raw). Bit 1 is reserved
+                for a segment table (parallel segments, ``-T N``); bits 1..15 must be 0 and
+                a reader refuses a file with any bit it does not know.
+      12    4   streams B (u32)                       } only with MODEL
+      16    4   meta length M (u32)                   }
       20    M   meta: raw-deflated canonical UTF-8 JSON {config, environment, preset,
-                num_parameters}, with ``META_DICTIONARY`` as the preset dictionary
-      20+M  4   CRC-32 of the header's bytes so far (u32)
+                num_parameters}, with ``META_DICTIONARY`` (format 2's) as the preset
+                dictionary                            }
+      ...   4   CRC-32 of the header's bytes so far (u32)
     frames, one per chunk of ``config.run.chunk_bytes`` original bytes (the last one may
-    be shorter; an empty input has none)
-      0     4   original bytes n in the chunk (u32, 1..chunk_bytes)
-      4     4   payload length P (u32, a multiple of 4)
-      8     4   CRC-32 of the payload (u32)
-      12    4   CRC-32 of the chunk's original bytes (u32), checked before it is output
-      16    P   payload: the range coder's 32-bit words for the chunk, little-endian
-    end record
-      0     4   0 (u32: no frame has 0 bytes, so this ends the frames)
-      4     8   original length (u64) = the sum of the frames' n
-      12    32  SHA-256 of the original
-      44    8   NLL in bits (f64): sum of -log2 p that the coder was given
-      52    4   CRC-32 of the end record's bytes so far (u32)
+    be shorter; an empty input has none), each opening with a frame-kind byte:
+      0     1   kind (u8): 1 coded, 2 stored, 0 = the end record follows (3 is reserved
+                for a segment table; any other kind is refused)
+      coded (only with MODEL), as a version-2 frame:
+      1     4   original bytes n in the chunk (u32, 1..chunk_bytes)
+      5     4   payload length P (u32, a multiple of 4)
+      9     4   CRC-32 of the payload (u32)
+      13    4   CRC-32 of the chunk's original bytes (u32), checked before it is output
+      17    P   payload: the range coder's 32-bit words for the chunk, little-endian
+      stored (a chunk that coding would have grown):
+      1     4   original bytes n (u32, 1..chunk_bytes; 1..2**26 without MODEL)
+      5     4   CRC-32 of the chunk's original bytes (u32)
+      9     n   the original bytes, raw
+      In a MODEL file the decoder still runs the model over a stored chunk's bytes (as
+      the encoder did, to learn from them), so the frames after it decode exactly.
+    end record, with MODEL
+      0     1   0 (u8)
+      1     8   original length (u64) = the sum of the frames' n
+      9     32  SHA-256 of the original
+      41    8   NLL in bits (f64): -log2 p of the coded chunks' bytes as the coder was given
+                them, plus 8 bits for every stored byte
+      49    4   CRC-32 of the end record's bytes so far (u32)
+    end record, without MODEL (stored only: the NLL is 8 bits a byte)
+      0     1   0 (u8)
+      1     L   original length, unsigned LEB128 (1..6 bytes, minimal)
+      1+L   4   CRC-32 of the whole original (u32)
+      5+L   4   CRC-32 of the end record's bytes so far (u32)
     then the end of the file: trailing bytes are refused.
 
-Version 1 (one payload, whole-file fields in the header) is still read: see ``_read_v1``.
+Sizes: an empty input is a 26-byte file (16 header + 10 end); a single stored chunk of n
+bytes costs n + 25 + L bytes (100 KB of random bytes: 100,037). The writer stores a
+whole input without a model when it is one chunk that would not shrink, and any chunk of
+a longer input whose coded frame would be larger than its stored one.
+
+Version 2 (no flags, no frame kinds: every frame coded, the u32 n = 0 ends the frames;
+the end record is v3's MODEL end record with a u32 0 in front) and version 1 (one
+payload, whole-file fields in the header: see ``_read_v1``) are still read.
 
 ``Reader`` checks each part as it arrives (a pipe can be decoded); ``scan`` walks a
 whole file first so that a damaged file is refused before any decoding work.
@@ -48,12 +75,22 @@ from onlinezip.config import Config, config_from_dict
 from onlinezip.errors import OnlinezipError
 
 MAGIC = b"\x89OZIP\r\n\x1a"
-VERSION = 2
-READABLE_VERSIONS = (1, 2)
+VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
+FLAG_MODEL = 0x0001  # v3: the file carries a model (streams, meta; coded frames; SHA-256)
+FLAG_SEGMENTS = 0x0002  # v3: reserved for a segment table (parallel segments); unused yet
+KNOWN_FLAGS = FLAG_MODEL
+KIND_END, KIND_CODED, KIND_STORED = 0, 1, 2  # v3 frame kinds (3 reserved: segment table)
 _PREFIX = struct.Struct("<8sH")  # magic, version: the same in every version
-_HEAD = struct.Struct("<8sHHII")  # v2: magic, version, flags, streams, meta length
+_HEAD = struct.Struct("<8sHHII")  # v2 and v3 with MODEL: magic, version, flags, streams, meta
+_HEAD_STORED = struct.Struct("<8sHH")  # v3 without MODEL: magic, version, flags
 _FRAME = struct.Struct("<IIII")  # n, payload length, payload CRC, original CRC
-_END = struct.Struct("<IQ32sd")  # 0, original length, SHA-256, NLL bits
+_STORED = struct.Struct("<II")  # v3 stored frame: n, original CRC
+_END = struct.Struct("<IQ32sd")  # v2: 0, original length, SHA-256, NLL bits
+_END_MODEL = struct.Struct("<BQ32sd")  # v3 with MODEL: 0, original length, SHA-256, NLL bits
+CODED_FRAME_BYTES = 1 + _FRAME.size  # v3 bytes around a coded frame's payload
+STORED_FRAME_BYTES = 1 + _STORED.size  # v3 bytes around a stored frame's data
+MAX_STORED_BYTES = 1 << 26  # the largest chunk a config allows
 _CRC = struct.Struct("<I")
 MAX_META_BYTES = 1 << 16
 # Part of format version 1, never to be edited: deflate's preset dictionary for the meta.
@@ -111,11 +148,12 @@ def _config_meta(config: Config) -> dict[str, Any]:
 class Header:
     """What the decoder needs before the first byte: how to rebuild the model."""
 
-    streams: int  # B
+    streams: int  # B (0 in a stored-only file)
     config: Config
     environment: dict[str, str]  # runtime.fingerprint() of the encoder
-    preset: str  # preset name, or "custom"
+    preset: str  # preset name, or "custom" ("stored" in a stored-only file)
     num_parameters: int  # weights in the model
+    model: bool = True  # False: a stored-only file, with no model (v3 without MODEL)
 
     def meta(self) -> dict[str, Any]:
         return {
@@ -126,20 +164,25 @@ class Header:
         }
 
 
+STORED_HEADER = Header(0, Config(), {}, "stored", 0, model=False)
+
+
 @dataclass(frozen=True)
 class Summary:
     """What is known only at the end: the whole original's length, hash and cost."""
 
     length: int  # original bytes
-    sha256: bytes  # of the original
+    sha256: bytes | None  # of the original (None in a stored-only file)
     nll_bits: float  # sum of -log2 p over the probabilities the coder was given
+    crc32: int | None = None  # CRC-32 of the whole original (stored-only files)
 
 
 @dataclass(frozen=True)
 class Frame:
     length: int  # original bytes in the chunk
-    payload: bytes  # the range coder's words
+    payload: bytes  # the range coder's words; a stored frame's original bytes
     data_crc32: int | None  # CRC-32 of the chunk's original bytes (None in version 1)
+    stored: bool = False  # the chunk is stored raw (v3)
 
 
 def max_payload_bytes(length: int) -> int:
@@ -147,33 +190,84 @@ def max_payload_bytes(length: int) -> int:
     return 4 * length + 64
 
 
+def _leb128(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def header_bytes(header: Header) -> bytes:
+    """The version-3 header of a file with this header, checksum included."""
+    if not header.model:
+        head = _HEAD_STORED.pack(MAGIC, VERSION, 0)
+        return head + _CRC.pack(zlib.crc32(head))
+    meta_json = json.dumps(header.meta(), sort_keys=True, separators=(",", ":"))
+    deflate = zlib.compressobj(_META_LEVEL, zlib.DEFLATED, _META_WBITS, zdict=META_DICTIONARY)
+    meta = deflate.compress(meta_json.encode()) + deflate.flush()
+    head = _HEAD.pack(MAGIC, VERSION, FLAG_MODEL, header.streams, len(meta)) + meta
+    return head + _CRC.pack(zlib.crc32(head))
+
+
+def end_bytes(model: bool, summary: Summary) -> bytes:
+    """The version-3 end record for ``summary``, checksum included."""
+    if model:
+        if summary.sha256 is None:
+            raise ValueError("a file with a model records the original's SHA-256")
+        end = _END_MODEL.pack(KIND_END, summary.length, summary.sha256, summary.nll_bits)
+    else:
+        if summary.crc32 is None:
+            raise ValueError("a stored-only file records the original's CRC-32")
+        end = bytes([KIND_END]) + _leb128(summary.length) + _CRC.pack(summary.crc32)
+    return end + _CRC.pack(zlib.crc32(end))
+
+
+def stored_file_size(length: int) -> int:
+    """Bytes of a stored-only file holding ``length`` bytes in one frame (or none)."""
+    end = 1 + len(_leb128(length)) + 2 * _CRC.size
+    return _HEAD_STORED.size + _CRC.size + (STORED_FRAME_BYTES + length if length else 0) + end
+
+
+def coded_file_size(header: Header, payload_bytes: int) -> int:
+    """Bytes of a file with a model holding one coded frame of ``payload_bytes``."""
+    return len(header_bytes(header)) + CODED_FRAME_BYTES + payload_bytes + _END_MODEL.size + 4
+
+
 # --------------------------------------------------------------------------- writing
 
 
 class Writer:
-    """Writes a version-2 container to ``out`` piece by piece; counts what it wrote."""
+    """Writes a version-3 container to ``out`` piece by piece; counts what it wrote.
+
+    A header with ``model=False`` makes a stored-only file: every frame must be stored."""
 
     def __init__(self, out: BinaryIO, header: Header):
         self._out, self.bytes_written, self.payload_bytes = out, 0, 0
-        meta_json = json.dumps(header.meta(), sort_keys=True, separators=(",", ":"))
-        deflate = zlib.compressobj(_META_LEVEL, zlib.DEFLATED, _META_WBITS, zdict=META_DICTIONARY)
-        meta = deflate.compress(meta_json.encode()) + deflate.flush()
-        head = _HEAD.pack(MAGIC, VERSION, 0, header.streams, len(meta)) + meta
-        self._write(head + _CRC.pack(zlib.crc32(head)))
+        self._model = header.model
+        self._write(header_bytes(header))
 
     def frame(self, frame: Frame) -> None:
-        crc = frame.data_crc32 or 0
-        fixed = _FRAME.pack(frame.length, len(frame.payload), zlib.crc32(frame.payload), crc)
-        self._write(fixed + frame.payload)
+        if frame.stored:
+            crc = zlib.crc32(frame.payload)
+            if frame.data_crc32 not in (None, crc) or frame.length != len(frame.payload):
+                raise ValueError("a stored frame's payload is its original bytes")
+            self._write(bytes([KIND_STORED]) + _STORED.pack(frame.length, crc) + frame.payload)
+        else:
+            if not self._model:
+                raise ValueError("a stored-only file has no coded frames")
+            crc = frame.data_crc32 or 0
+            fixed = _FRAME.pack(frame.length, len(frame.payload), zlib.crc32(frame.payload), crc)
+            self._write(bytes([KIND_CODED]) + fixed + frame.payload)
         self.payload_bytes += len(frame.payload)
 
     def finish(self, summary: Summary) -> None:
-        end = _END.pack(0, summary.length, summary.sha256, summary.nll_bits)
-        self._write(end + _CRC.pack(zlib.crc32(end)))
+        self._write(end_bytes(self._model, summary))
 
     @property
     def overhead_bytes(self) -> int:
-        """Everything written that is not range-coder payload."""
+        """Everything written that is not payload (range-coder words or stored bytes)."""
         return self.bytes_written - self.payload_bytes
 
     def _write(self, data: bytes) -> None:
@@ -233,7 +327,8 @@ class Reader:
     def __init__(self, src: BinaryIO):
         self._src = src
         self.bytes_read = 0  # container bytes consumed so far
-        self.payload_bytes = 0  # of which range-coder payload
+        self.payload_bytes = 0  # of which payload (range-coder words, stored bytes)
+        self.flags = 0
         prefix = self._read(_PREFIX.size)
         if len(prefix) < len(MAGIC) or prefix[: len(MAGIC)] != MAGIC:
             what = "not an onlinezip (.oz) file (bad magic bytes)" if prefix else "an empty file"
@@ -250,8 +345,10 @@ class Reader:
         if self.version == 1:
             self.header, self._v1_frame, self.summary = _read_v1(prefix + self._read(-1))
             self.payload_bytes = len(self._v1_frame.payload)
-        else:
+        elif self.version == 2:
             self.header = self._read_header(prefix)
+        else:
+            self.header = self._read_header_v3(prefix)
 
     def _read(self, size: int) -> bytes:
         data = self._src.read(size)
@@ -273,49 +370,111 @@ class Reader:
         (crc,) = _CRC.unpack(self._read_exactly(_CRC.size, "header"))
         if zlib.crc32(prefix + rest + meta) != crc:
             raise OnlinezipError("corrupt header: header checksum mismatch")
-        if flags != 0:
+        if flags != (FLAG_MODEL if self.version == 3 else 0):
             raise OnlinezipError(f"unsupported header flags {flags:#x}")
         return _parse_meta(meta, streams)
+
+    def _read_header_v3(self, prefix: bytes) -> Header:
+        flag_bytes = self._read_exactly(2, "header")
+        (flags,) = struct.unpack("<H", flag_bytes)
+        self.flags = flags
+        if flags & FLAG_MODEL:
+            return self._read_header(prefix + flag_bytes)  # v2's layout, with the flag
+        (crc,) = _CRC.unpack(self._read_exactly(_CRC.size, "header"))
+        if zlib.crc32(prefix + flag_bytes) != crc:
+            raise OnlinezipError("corrupt header: header checksum mismatch")
+        if flags & ~KNOWN_FLAGS:
+            raise OnlinezipError(
+                f"unsupported header flags {flags:#x} (a newer onlinezip wrote this file)"
+            )
+        return STORED_HEADER
 
     def frames(self) -> Iterator[Frame]:
         if self.version == 1:
             if self._v1_frame.length:
                 yield self._v1_frame
             return
-        chunk_bytes, total, index, short_seen = self.header.config.run.chunk_bytes, 0, 0, False
+        model = self.header.model
+        chunk_bytes = self.header.config.run.chunk_bytes if model else MAX_STORED_BYTES
+        total, index, short_seen = 0, 0, False
         while True:
-            (first,) = _CRC.unpack(self._read_exactly(4, "frame list"))
-            if first == 0:
+            if self.version == 2:
+                (first,) = _CRC.unpack(self._read_exactly(4, "frame list"))
+                kind = KIND_CODED if first else KIND_END
+            else:
+                kind = self._read_exactly(1, "frame list")[0]
+            if kind == KIND_END:
                 self.summary = self._read_end(total)
                 return
-            fixed = first.to_bytes(4, "little") + self._read_exactly(12, "frame header")
-            n, size, payload_crc, data_crc = _FRAME.unpack(fixed)
-            if short_seen or n > chunk_bytes or size % 4 or size > max_payload_bytes(n):
+            if kind == KIND_CODED and model:
+                if self.version == 2:
+                    fixed = first.to_bytes(4, "little") + self._read_exactly(12, "frame header")
+                else:
+                    fixed = self._read_exactly(_FRAME.size, "frame header")
+                n, size, payload_crc, data_crc = _FRAME.unpack(fixed)
+                stored = False
+            elif kind == KIND_STORED:
+                n, data_crc = _STORED.unpack(self._read_exactly(_STORED.size, "frame header"))
+                size, stored = n, True
+            else:
+                what = "a coded frame in a stored-only file" if kind == KIND_CODED else (
+                    f"unknown frame kind {kind}"
+                )  # fmt: skip
+                raise OnlinezipError(f"corrupt frame {index}: {what}")
+            bad_size = size > max_payload_bytes(n) or (not stored and size % 4)
+            if short_seen or not 1 <= n <= chunk_bytes or bad_size:
                 raise OnlinezipError(f"corrupt frame {index}: implausible sizes ({n}, {size})")
             payload = self._read_exactly(size, f"payload of frame {index}")
-            if zlib.crc32(payload) != payload_crc:
+            if zlib.crc32(payload) != (data_crc if stored else payload_crc):
                 raise OnlinezipError(f"corrupt payload: frame {index}'s checksum mismatch")
             total, self.payload_bytes = total + n, self.payload_bytes + size
             if total > MAX_ORIGINAL_BYTES:
                 raise OnlinezipError("corrupt frames: the original would exceed 1 TiB")
             short_seen, index = n < chunk_bytes, index + 1
-            yield Frame(n, payload, data_crc)
+            yield Frame(n, payload, data_crc, stored)
 
     def _read_end(self, total: int) -> Summary:
-        rest = self._read_exactly(_END.size - 4 + _CRC.size, "end record")
-        body = b"\0\0\0\0" + rest[: -_CRC.size]
-        if zlib.crc32(body) != _CRC.unpack(rest[-_CRC.size :])[0]:
-            raise OnlinezipError("corrupt end record: checksum mismatch")
-        _, length, sha, nll_bits = _END.unpack(body)
-        if length != total:
-            raise OnlinezipError(f"corrupt end record: length {length} but frames hold {total}")
+        if self.version == 3 and not self.header.model:
+            summary = self._read_stored_end()
+        else:
+            end = _END if self.version == 2 else _END_MODEL
+            head = b"\0\0\0\0" if self.version == 2 else b"\0"
+            rest = self._read_exactly(end.size - len(head) + _CRC.size, "end record")
+            body = head + rest[: -_CRC.size]
+            if zlib.crc32(body) != _CRC.unpack(rest[-_CRC.size :])[0]:
+                raise OnlinezipError("corrupt end record: checksum mismatch")
+            _, length, sha, nll_bits = end.unpack(body)
+            summary = Summary(length, sha, nll_bits)
+        if summary.length != total:
+            raise OnlinezipError(
+                f"corrupt end record: length {summary.length} but frames hold {total}"
+            )
         if self._read(1):
             raise OnlinezipError("file is followed by unexpected bytes after its end record")
-        return Summary(length, sha, nll_bits)
+        return summary
+
+    def _read_stored_end(self) -> Summary:
+        body, length = bytearray(b"\0"), 0
+        for shift in range(0, 42, 7):  # at most 6 bytes: lengths up to 2**42
+            byte = self._read_exactly(1, "end record")[0]
+            body.append(byte)
+            length |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                break
+        else:
+            raise OnlinezipError("corrupt end record: the length field is too long")
+        rest = self._read_exactly(2 * _CRC.size, "end record")
+        body += rest[: _CRC.size]
+        if zlib.crc32(bytes(body)) != _CRC.unpack(rest[_CRC.size :])[0]:
+            raise OnlinezipError("corrupt end record: checksum mismatch")
+        if len(body) > 6 and body[-5] == 0:  # a LEB128 field must be minimal
+            raise OnlinezipError("corrupt end record: the length field is not minimal")
+        (crc,) = _CRC.unpack(rest[: _CRC.size])
+        return Summary(length, None, 8.0 * length, crc)
 
 
 def header_size(blob: bytes) -> int:
-    """Bytes before the first frame (version 2) or the payload (version 1)."""
+    """Bytes before the first frame (versions 2 and 3) or the payload (version 1)."""
     reader = Reader(io.BytesIO(blob))
     if reader.version == 1:
         return len(blob) - reader.payload_bytes

@@ -89,8 +89,11 @@ def format_report(rep: dict[str, Any]) -> str:
             f"time              {rep['seconds']:>12.2f} s"
             f"  ({rep['bytes_per_second'] / 1000:.1f} KB/s, compilation included)"
         )
-    lines.append(
-        f"model             {rep['preset']}: {rep['config']['model']['family']}, "
-        f"{rep['num_parameters']:,} parameters, {rep['streams']} stream(s)"
-    )
+    if rep["preset"] == "stored":
+        lines.append("model             none: stored (coding would have grown the input)")
+    else:
+        lines.append(
+            f"model             {rep['preset']}: {rep['config']['model']['family']}, "
+            f"{rep['num_parameters']:,} parameters, {rep['streams']} stream(s)"
+        )
     return "\n".join(lines)
