@@ -10,6 +10,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import signal
+import sys
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -82,6 +85,23 @@ def _read_chunk(src: BinaryIO, size: int) -> bytes:
     return b"".join(parts)
 
 
+def _load_codec():
+    """``onlinezip.codec``, importing JAX the first time. A Ctrl-C during that import
+    would be swallowed inside JAX (a garbage-collection callback prints it and goes on):
+    SIGINT is held back until the import is over, then delivered."""
+    main_thread = threading.current_thread() is threading.main_thread()
+    if "onlinezip.codec" in sys.modules or not main_thread:  # (signal masks: main thread)
+        from onlinezip import codec
+
+        return codec
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        from onlinezip import codec
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    return codec
+
+
 def _chunks(src: BinaryIO, size: int) -> Iterator[tuple[bytes, bool]]:
     """(chunk, is_last) for every chunk of ``src``, reading one chunk ahead."""
     chunk = _read_chunk(src, size)
@@ -112,8 +132,7 @@ def _compress(src, dst, config, progress, bits_out) -> tuple[dict[str, Any], cod
     chunk, last = next(chunks, (b"", True))
     if last and len(chunk) < MIN_MODEL_BYTES:
         return _store_whole(dst, chunk, cfg, bits_out, start), None
-    from onlinezip import codec
-
+    codec = _load_codec()
     coder = codec.Codec(cfg, codec.effective_streams(len(chunk), cfg.run), progress)
     header = container.Header(
         coder.streams, cfg, runtime.fingerprint(), preset, coder.learner.num_parameters
@@ -204,8 +223,7 @@ def decompress_stream(
     header = reader.header
     coder = None
     if header.model:  # a stored-only file needs no model, and no JAX
-        from onlinezip import codec
-
+        codec = _load_codec()
         if not ignore_environment:
             runtime.check_fingerprint(header.environment)
         coder = codec.Codec(header.config, header.streams, progress)
