@@ -7,7 +7,7 @@ Makes three small valid .oz blobs with the tiny LSTM config of the tests
 own seed so that their headers differ. Then applies N mutations (default 20000), spread
 evenly over the kinds: single bit flips, multi-byte overwrites, truncations, insertions,
 deletions, appended garbage, and the header of one file followed by the rest of another
-(the header taken from another sample or from one of 32 one-byte files made under seeds
+(the header taken from another sample or from one of 32 300-byte files made under seeds
 3..34, so that payloads meet models they were not coded with). Offsets fall in the
 header half of the time. Each mutated blob goes through
 ``onlinezip.api.decompress``, which must either return exactly the original bytes (after a

@@ -60,23 +60,27 @@ class Outcome:
 
 
 def make_samples(config: Config, text: bytes) -> list[Sample]:
-    """Three small valid blobs. Each has its own seed, so that their headers differ even in
-    a format whose header holds only the config and the environment; the text is coded in
-    chunks of 256 bytes, so that its file has two frames."""
+    """Three small valid blobs, one of each kind of file format 3 writes: text in chunks
+    of 256 bytes (a coded frame, then a short one that is stored); random bytes then text,
+    in 256-byte chunks under another seed (a model file whose first frame is stored);
+    random bytes alone (a stored-only file, no model). Their headers differ."""
     rng = np.random.default_rng(2024)
+    chunked = config.replace(run={"chunk_bytes": 256})
     inputs = [
-        ("text", text[:300], config.replace(run={"chunk_bytes": 256})),
-        ("one-byte", b"\x7f", config.replace(run={"seed": 2})),
+        ("text", text[:300], chunked),
+        ("mixed", _random_bytes(rng, 256) + text[:200], chunked.replace(run={"seed": 2})),
         ("random", _random_bytes(rng, 200), config.replace(run={"seed": 1})),
     ]
     return [Sample(name, data, api.compress(data, cfg)) for name, data, cfg in inputs]
 
 
 def make_header_donors(config: Config, seeds: Iterable[int]) -> list[Sample]:
-    """One-byte files made under other seeds: headers to glue onto the samples' payloads,
-    so that a payload is decoded by a model it was not coded with."""
+    """Small files made under other seeds: headers to glue onto the samples' payloads, so
+    that a payload is decoded by a model it was not coded with. (300 bytes that code well:
+    a file of one byte is stored now, with no model in its header.)"""
+    data = b"x" * 300
     return [
-        Sample(f"seed-{seed}", b"x", api.compress(b"x", config.replace(run={"seed": seed})))
+        Sample(f"seed-{seed}", data, api.compress(data, config.replace(run={"seed": seed})))
         for seed in seeds
     ]
 
