@@ -297,6 +297,16 @@ def test_fifo_input_is_read(tmp_path, packed):
     assert _ok(proc).stdout == TEXT
 
 
+def test_dev_stdin_is_read_and_a_socket_refused(packed, tmp_path):
+    blob = (packed / "a.txt.oz").read_bytes()
+    assert _ok(run_cli("-dc", "/dev/stdin", stdin=blob, cwd=tmp_path)).stdout == TEXT
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tmp_path / "sock"))
+        _one_line(run_cli("-c", "sock", cwd=tmp_path), 1, "not a regular file, FIFO")
+
+
 def test_dev_null_is_written_through(packed, tmp_path):
     # never with -f here: a release without this change, run as root, would replace it
     before = os.stat("/dev/null")
