@@ -75,6 +75,17 @@ def _exists_error(path: str) -> OnlinezipError:
     return OnlinezipError(f"output {path!r} already exists; use --force to overwrite it")
 
 
+def _stat_for_output(stat_fn, target: str, path: str) -> os.stat_result | None:
+    """``stat_fn(target)``, None if nothing is there; any other failure is a refusal to
+    write ``path``."""
+    try:
+        return stat_fn(target)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise OnlinezipError(f"cannot write {path!r}: {exc.strerror}") from None
+
+
 def _classify_output(path: str, force: bool, follow: bool) -> tuple[str, str]:
     """("new" | "replace" | "stream", the path to write) for an output path, or a refusal.
 
@@ -82,12 +93,7 @@ def _classify_output(path: str, force: bool, follow: bool) -> tuple[str, str]:
     wrote; a FIFO or character device is written through (no ``force`` needed); a
     symbolic link is refused unless ``follow``, then its target is classified."""
     target = path
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        st = None
-    except OSError as exc:
-        raise OnlinezipError(f"cannot write {path!r}: {exc.strerror}") from None
+    st = _stat_for_output(os.lstat, path, path)
     if st is not None and stat.S_ISLNK(st.st_mode):
         if not follow:
             raise OnlinezipError(
@@ -95,12 +101,7 @@ def _classify_output(path: str, force: bool, follow: bool) -> tuple[str, str]:
                 "(--follow-symlinks writes to the file it points to)"
             )
         target = os.path.realpath(path)
-        try:
-            st = os.stat(target)
-        except FileNotFoundError:
-            st = None
-        except OSError as exc:
-            raise OnlinezipError(f"cannot write {path!r}: {exc.strerror}") from None
+        st = _stat_for_output(os.stat, target, path)
     if st is None:
         parent = Path(target).parent
         if not parent.is_dir():

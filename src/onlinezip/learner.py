@@ -49,6 +49,23 @@ def _state_bytes(params: Any, tables: tuple, saves: bool) -> int:
 OWN_BUFFER_SIZE = 16384  # state leaves this big (weights, Adam moments) get their own buffer
 
 
+def compile_programs(init_fn, step_fn, init_key: jax.Array, buffers: tuple, streams: int):
+    """(init, step) compiled from shapes alone: ``init_fn(key)``, and ``step_fn(buffers,
+    x_B, mask_B)`` with the buffers donated (updated in place)."""
+    x_B = jax.ShapeDtypeStruct((streams,), jnp.int32)
+    mask_B = jax.ShapeDtypeStruct((streams,), jnp.float32)
+    lowered = (
+        jax.jit(init_fn).lower(init_key),
+        jax.jit(step_fn, donate_argnums=0).lower(buffers, x_B, mask_B),
+    )
+    # One after the other (XLA's code generation already uses every core: two side by
+    # side were slower on two cores, rae 5.1 s against 4.6 s), in a worker thread: a
+    # Ctrl-C then reaches this thread while it waits, not XLA mid-compilation (which
+    # crashed the interpreter on exit).
+    with ThreadPoolExecutor(1) as pool:
+        return tuple(pool.map(lambda low: low.compile(), lowered))
+
+
 class FlatPacker:
     """Packs a pytree into a few 1-D buffers and back (traceable): each leaf of at least
     ``own_buffer_size`` elements gets a buffer of its own, the rest share one per dtype.
@@ -127,19 +144,10 @@ class Programs:
         self.packer = FlatPacker(state, own_buffer_size=OWN_BUFFER_SIZE)
         self.num_packed = len(self.packer.groups)
         buffers, _ = jax.eval_shape(self.init_fn, self.init_key)
-        x_B = jax.ShapeDtypeStruct((streams,), jnp.int32)
-        mask_B = jax.ShapeDtypeStruct((streams,), jnp.float32)
         step_fn = self.saved_step_fn if self.saves else self.recompute_step_fn
-        lowered = (
-            jax.jit(self.init_fn).lower(self.init_key),
-            jax.jit(step_fn, donate_argnums=0).lower(buffers, x_B, mask_B),
+        self.init, self.step = compile_programs(
+            self.init_fn, step_fn, self.init_key, buffers, streams
         )
-        # One after the other (XLA's code generation already uses every core: two side by
-        # side were slower on two cores, rae 5.1 s against 4.6 s), in a worker thread: a
-        # Ctrl-C then reaches this thread while it waits, not XLA mid-compilation (which
-        # crashed the interpreter on exit).
-        with ThreadPoolExecutor(1) as pool:
-            self.init, self.step = pool.map(lambda low: low.compile(), lowered)
 
     def unravel(self, weights_P: jax.Array) -> Any:
         return self.params_packer.unpack((weights_P,))

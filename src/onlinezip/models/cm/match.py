@@ -17,6 +17,7 @@ import jax.numpy as jnp
 
 from onlinezip.models.cm import counters
 from onlinezip.models.cm.contexts import WINDOW
+from onlinezip.models.cm.squash import stretch
 from onlinezip.models.cm.tree import DEPTH, PARTIAL
 from onlinezip.models.hashctx import _fmix
 
@@ -34,8 +35,6 @@ def node_inputs(byte_B, len_B, table_L):
     """(x_B255 stretch inputs, expect_B255: -1 off the predicted path, else the bit).
 
     ``table_L``: (BUCKETS * 8,) counters of P(predicted bit right) by (bucket, depth)."""
-    from onlinezip.models.cm.squash import stretch
-
     depth = jnp.asarray(DEPTH)[None, :]  # (1, 255)
     prefix_B255 = jnp.where(byte_B[:, None] >= 0, byte_B[:, None] >> (8 - depth), -1)
     on_B255 = prefix_B255 == jnp.asarray(PARTIAL)[None, :]
@@ -71,8 +70,9 @@ def advance(hist_BH, pos_B, ptr_B, len_B, next_B, last_BM, window_BW, x_B, min_l
     (hist, pos, ptr, len, next byte predicted or -1, last). ``last_BM``: per stream, the
     table of latest positions by hash of the last ``min_len`` bytes.
 
-    Every read of the history and the table comes before the one write to each, so XLA
-    can update both in place."""
+    Every read of the history and the table comes before the one write to each, and the
+    written values depend on the reads (``_after``): XLA updates the table in place, but
+    still copies the history at every step (jaxlib 0.10.2; see ``_after``)."""
     streams = x_B.shape[0]
     size, slots = hist_BH.shape[0] // streams, last_BM.shape[0] // streams
     base_B = jnp.arange(streams, dtype=jnp.int32)

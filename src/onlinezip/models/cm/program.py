@@ -9,8 +9,6 @@ every step, so the big tables are updated in place.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -24,7 +22,7 @@ OWN_BUFFER_SIZE = 16384
 
 class CMPrograms:
     def __init__(self, config: Config, streams: int):
-        from onlinezip.learner import RUNTIME_BYTES, FlatPacker
+        from onlinezip.learner import RUNTIME_BYTES, FlatPacker, compile_programs
 
         runtime.ensure_backend()
         self.config, self.streams = config, streams
@@ -40,18 +38,10 @@ class CMPrograms:
         tables += [state[0]["apm1"], state[0]["apm2"], state[0]["match_conf"]]
         self.num_parameters = int(sum(np.prod(t.shape) for t in tables))
         self.packer = FlatPacker(state, own_buffer_size=OWN_BUFFER_SIZE)
-        buffers = tuple(jax.ShapeDtypeStruct(b.shape, b.dtype) for b in self._shapes(state))
-        x_B = jax.ShapeDtypeStruct((streams,), jnp.int32)
-        mask_B = jax.ShapeDtypeStruct((streams,), jnp.float32)
-        lowered = (
-            jax.jit(self.init_fn).lower(self.init_key),
-            jax.jit(self.step_fn, donate_argnums=0).lower(buffers, x_B, mask_B),
+        buffers = jax.eval_shape(self.packer.pack, state)
+        self.init, self.step = compile_programs(
+            self.init_fn, self.step_fn, self.init_key, buffers, streams
         )
-        with ThreadPoolExecutor(1) as pool:  # see learner.Programs: Ctrl-C while compiling
-            self.init, self.step = pool.map(lambda low: low.compile(), lowered)
-
-    def _shapes(self, state):
-        return jax.eval_shape(self.packer.pack, state)
 
     def _initial_state(self):
         s = self.predictor.init_state()
