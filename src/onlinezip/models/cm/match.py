@@ -70,9 +70,10 @@ def advance(hist_BH, pos_B, ptr_B, len_B, next_B, last_BM, window_BW, x_B, min_l
     (hist, pos, ptr, len, next byte predicted or -1, last). ``last_BM``: per stream, the
     table of latest positions by hash of the last ``min_len`` bytes.
 
-    Every read of the history and the table comes before the one write to each, and the
-    written values depend on the reads (``_after``): XLA updates the table in place, but
-    still copies the history at every step (jaxlib 0.10.2; see ``_after``)."""
+    The reads of the history and the table before the one write to each feed the written
+    values (``_after``), and the predicted byte is read from the updated history: so XLA
+    updates both in place (jaxlib 0.10.2 copied the history at every step while a read
+    of the old one was left unordered after the write; see ``_after``)."""
     streams = x_B.shape[0]
     size, slots = hist_BH.shape[0] // streams, last_BM.shape[0] // streams
     base_B = jnp.arange(streams, dtype=jnp.int32)
@@ -98,12 +99,13 @@ def advance(hist_BH, pos_B, ptr_B, len_B, next_B, last_BM, window_BW, x_B, min_l
     start_B = fresh_B & (agree_B >= min_len)
     len_B = jnp.where(start_B, agree_B, len_B).astype(jnp.int32)
     ptr_B = jnp.where(start_B, candidate_B, ptr_B)
-    # the byte the match predicts next: from the history, or x_B itself if it is that one
-    stored_B = hist_BH[base_B * size + (ptr_B & (size - 1))]
-    next_B = jnp.where(len_B > 0, jnp.where(ptr_B == pos_B, x_B, stored_B), -1)
     keep_B = mask_B > 0
     write_B = jnp.where(keep_B, base_B * size + (pos_B & (size - 1)), streams * size)
-    hist_BH = hist_BH.at[write_B].set(_after(x_B, earlier_BK, stored_B), mode="drop")
+    hist_BH = hist_BH.at[write_B].set(_after(x_B, earlier_BK), mode="drop")
+    # the byte the match predicts next, read after the write (it may be x_B itself): a
+    # read of the updated history, so XLA need not keep the old one
+    stored_B = hist_BH[base_B * size + (ptr_B & (size - 1))]
+    next_B = jnp.where(len_B > 0, stored_B, -1)
     last_B = _after(pos_B + 1, candidate_B)
     last_BM = last_BM.at[jnp.where(keep_B, slot_B, streams * slots)].set(last_B, mode="drop")
     return hist_BH, pos_B + 1, ptr_B, len_B, next_B, last_BM
