@@ -9,7 +9,7 @@ import pytest
 from conftest import GOLDEN
 from onlinezip import api
 from onlinezip.config import Config
-from onlinezip.models.cm import apm, counters, match, mixer, squash, tree
+from onlinezip.models.cm import apm, counters, match, mixer, records, squash, statemap, tree
 
 # Small tables: quick to compile, and collisions happen.
 CM_SMALL = Config().replace(
@@ -17,6 +17,9 @@ CM_SMALL = Config().replace(
     run={"streams": 2, "min_stream_bytes": 512},
     cm={"table_bits": 12, "match_bits": 12, "orders": [1, 2, 3, 4], "column": 1},
 )
+
+# Every optional part on: state maps, the fourth mixer, the order-2 APM, the record model.
+CM_ALL = CM_SMALL.replace(cm={"indirect": 1, "known_mixer": 1, "apm": 3, "column": 2})
 
 
 def test_squash_and_stretch_are_monotone_inverses():
@@ -112,18 +115,58 @@ def test_match_model_finds_and_follows_a_repeat():
     assert int(length[0]) > 50
 
 
+def test_state_map_sorts_counters_into_states_and_learns():
+    table = statemap.init(2)
+    fresh, sure = counters.FRESH, counters.update(jnp.asarray([counters.FRESH]), jnp.asarray(1), 9)
+    for _ in range(5):
+        sure = counters.update(sure, jnp.asarray(1), 9)
+    node = jnp.stack([jnp.full((1, 3), fresh), jnp.broadcast_to(sure, (1, 3))], axis=1)
+    x, index = statemap.lookup(table, node.astype(jnp.uint32))  # (B=1, C=2, N=3)
+    idx = np.asarray(index)
+    assert np.all(idx[0, 0] == idx[0, 0, 0]) and np.all(idx[0, 1] >= statemap.STATES)
+    assert int(x[0, 0, 0]) == pytest.approx(0, abs=40)  # a fresh counter: about 1/2
+    index_BKC = jnp.moveaxis(index, 1, 2)[:, :1]  # the first node, both contexts
+    for _ in range(300):  # 1/2 * (1 - 1/128)**300: about 0.05
+        table = statemap.train(table, index_BKC, jnp.asarray([[0]]), jnp.ones(1, jnp.float32))
+    x2, _ = statemap.lookup(table, node.astype(jnp.uint32))
+    assert int(x2[0, 0, 0]) < -500 and int(x2[0, 1, 0]) < int(x[0, 1, 0]) - 500
+    same = statemap.train(table, index_BKC, jnp.asarray([[1]]), jnp.zeros(1, jnp.float32))
+    assert np.array_equal(np.asarray(same), np.asarray(table))
+
+
+def test_record_detector_finds_the_row_length():
+    rng = np.random.default_rng(3)
+    row = bytes([7, 0, 14]) + bytes(15)  # an 18-byte record: a type, a length, fields
+    rows = [bytearray(row) for _ in range(40)]
+    for i, r in enumerate(rows):
+        r[3:5], r[9:17] = i.to_bytes(2, "little"), rng.bytes(8)
+    data = b"".join(rows)
+    state, mask = records.init(1), jnp.ones(1, jnp.float32)
+    lengths = []
+    for pos, byte in enumerate(data):
+        state = records.advance(state, jnp.asarray([byte]), jnp.asarray([pos]), 4096, mask)
+        lengths.append(int(state["rec"][0, 0]))
+    assert lengths[-1] == 18 and lengths[17] == 0  # not before a few rows were seen
+    state, noise = records.init(1), rng.bytes(720)
+    for pos, byte in enumerate(noise):
+        state = records.advance(state, jnp.asarray([byte]), jnp.asarray([pos]), 4096, mask)
+    assert int(state["rec"][0, 0]) == 0
+
+
+@pytest.mark.parametrize("config", [CM_SMALL, CM_ALL], ids=["small", "all-parts"])
 @pytest.mark.parametrize(
     "data",
     [b"", b"\x00", b"z", bytes(range(256)), np.random.default_rng(1).bytes(3000)],
     ids=["empty", "zero", "one", "all256", "random"],
 )
-def test_roundtrip_edge_cases(data):
-    blob = api.compress(data, CM_SMALL)
+def test_roundtrip_edge_cases(data, config):
+    blob = api.compress(data, config)
     assert api.decompress(blob) == data
 
 
-def test_roundtrip_text_with_streams_and_chunks(alice_slice):
-    config = CM_SMALL.replace(run={"chunk_bytes": 1000})
+@pytest.mark.parametrize("base", [CM_SMALL, CM_ALL], ids=["small", "all-parts"])
+def test_roundtrip_text_with_streams_and_chunks(alice_slice, base):
+    config = base.replace(run={"chunk_bytes": 1000})
     data = alice_slice + alice_slice[:777]  # several chunks, masked last steps
     blob = api.compress(data, config)
     assert api.decompress(blob) == data

@@ -82,13 +82,17 @@ class CMConfig:
     column: int = 0  # 1: two record/column contexts (byte above, and it with the last byte)
     table_bits: int = 22  # the counters' hash table has 2**table_bits rows of 64 bytes
     counter_limit: int = 255  # a counter's rate falls as 1/(n + 1.5) until n reaches this
+    # within 16 bytes; 2: three, with paq8's record detector, records up to 4096 bytes
     match_min: int = 6  # the match model looks up the last match_min bytes (0 = no match model)
     match_bits: int = 20  # each stream's match history and table hold 2**match_bits entries
     mixer_rate: int = 6  # mixer step size (weight units 2**-16 per unit of error x input)
     mixer_init: float = 0.2  # every mixer weight starts at this
     final_rate: int = 2  # step size of the second mixer layer
     apm_rate: int = 7  # APMs move 1/2**apm_rate of the way towards each coded bit
-    apm: int = 2  # refinement stages: 0 none, 1 by the partial byte, 2 also with the last byte
+    apm: int = 2  # refinement stages: 0 none, 1 by the partial byte, 2 also with the last
+    # byte, 3 also with the last two bytes (hashed)
+    known_mixer: int = 0  # 1: a fourth mixer, its weights chosen by how many contexts are known
+    indirect: int = 0  # 1: each context also gives its counter's state through a state map
 
 
 @dataclass(frozen=True)
@@ -229,8 +233,12 @@ def validate_cm(c: CMConfig) -> None:
     _require(len(set(c.orders)) == len(c.orders), f"cm.orders repeats an order: {list(c.orders)}")
     _require(0 <= c.word <= 2, f"cm.word must be 0, 1 or 2, got {c.word}")
     _require(0 <= c.sparse <= 4, f"cm.sparse must be in 0..4, got {c.sparse}")
-    _require(c.column in (0, 1), f"cm.column must be 0 or 1, got {c.column}")
-    contexts = len(c.orders) + c.word + c.sparse + 2 * c.column
+    _require(c.column in (0, 1, 2), f"cm.column must be 0, 1 or 2, got {c.column}")
+    _require(
+        c.column < 2 or c.match_min > 0,
+        "cm.column = 2 reads the match model's history: set cm.match_min (e.g. 6)",
+    )
+    contexts = len(c.orders) + c.word + c.sparse + (0, 2, 3)[c.column]
     _require(1 <= contexts <= 24, f"cm needs 1..24 contexts in all, the config gives {contexts}")
     _require(10 <= c.table_bits <= 24, f"cm.table_bits must be in 10..24, got {c.table_bits}")
     _require(
@@ -246,7 +254,9 @@ def validate_cm(c: CMConfig) -> None:
         _require(1 <= value <= 64, f"cm.{key} must be in 1..64, got {value}")
     _require(0 <= c.mixer_init <= 4, f"cm.mixer_init must be in [0, 4], got {c.mixer_init}")
     _require(1 <= c.apm_rate <= 12, f"cm.apm_rate must be in 1..12, got {c.apm_rate}")
-    _require(c.apm in (0, 1, 2), f"cm.apm must be 0, 1 or 2, got {c.apm}")
+    _require(c.apm in (0, 1, 2, 3), f"cm.apm must be 0, 1, 2 or 3, got {c.apm}")
+    _require(c.known_mixer in (0, 1), f"cm.known_mixer must be 0 or 1, got {c.known_mixer}")
+    _require(c.indirect in (0, 1), f"cm.indirect must be 0 or 1, got {c.indirect}")
 
 
 def estimate_parameters(m: ModelConfig) -> int:

@@ -30,8 +30,11 @@ def _mix(h: jax.Array, v: jax.Array) -> jax.Array:
     return (h ^ v.astype(jnp.uint32)) * jnp.uint32(0x01000193)
 
 
-def context_hashes(window_BW, words_B2, record_B, orders, word, sparse, column) -> jax.Array:
-    """(B, C) uint32: one hash per context, salted by its position in the list."""
+def context_hashes(
+    window_BW, words_B2, record_B, orders, word, sparse, column, extra_BE=None
+) -> jax.Array:
+    """(B, C) uint32: one hash per context, salted by its position in the list (``extra_BE``:
+    more hashes, e.g. ``records``', appended)."""
     byte = lambda d: window_BW[:, WINDOW - d]  # noqa: E731 (d = 1: the last byte)
     zero = jnp.zeros(window_BW.shape[:1], jnp.uint32)
     hashes = []
@@ -49,12 +52,15 @@ def context_hashes(window_BW, words_B2, record_B, orders, word, sparse, column) 
         for d in gaps:
             h = _mix(h, byte(d))
         hashes.append(h)
-    if column:
+    if column == 1:
         above = _take(window_BW, record_B)
         hashes.append(_mix(_mix(zero, above), record_B))
         hashes.append(_mix(_mix(_mix(zero, above), byte(1)), record_B))
-    salts = jnp.arange(len(hashes), dtype=jnp.uint32) * jnp.uint32(_GOLDEN)
-    return _fmix(jnp.stack(hashes, axis=1) + salts[None, :])
+    hash_BC = jnp.stack(hashes, axis=1)
+    if extra_BE is not None:
+        hash_BC = jnp.concatenate([hash_BC, extra_BE], axis=1)
+    salts = jnp.arange(hash_BC.shape[1], dtype=jnp.uint32) * jnp.uint32(_GOLDEN)
+    return _fmix(hash_BC + salts[None, :])
 
 
 def _take(window_BW, distance_B):

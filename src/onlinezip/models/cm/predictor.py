@@ -19,34 +19,39 @@ import jax.numpy as jnp
 import numpy as np
 
 from onlinezip.config import CMConfig
-from onlinezip.models.cm import apm, contexts, counters, match, mixer, tree
+from onlinezip.models.cm import apm, contexts, counters, match, mixer, records, statemap, tree
 from onlinezip.models.cm.squash import stretch
 
 BIAS = 256  # a constant input, so every weight set has a bias
-MIXERS = 3  # first-layer mixers, by: the partial byte; the match state; the last byte
+APM3_BITS = 18  # the order-2 APM's contexts (hashed with the partial byte)
 _NODE = np.arange(tree.NODES, dtype=np.int32)
 
 
 def num_contexts(c: CMConfig) -> int:
-    return len(c.orders) + c.word + c.sparse + 2 * c.column
+    return len(c.orders) + c.word + c.sparse + (0, 2, records.CONTEXTS)[c.column]
 
 
 class Predictor:
     def __init__(self, c: CMConfig, streams: int):
         self.c, self.streams = c, streams
         self.contexts = num_contexts(c)
-        self.inputs = self.contexts + 2  # + match + bias
+        self.inputs = self.contexts * (1 + c.indirect) + 2  # + match + bias
+        # first-layer mixers, weights chosen by: the partial byte; the match state x
+        # depth; the last byte x depth; (known_mixer) how many contexts are known x depth
         self.sets = (tree.NODES, match.BUCKETS * 3 * 8, 256 * 8)
+        self.sets += ((self.contexts + 1) * 8,) if c.known_mixer else ()
 
     def init_state(self) -> dict[str, Any]:
         c, b = self.c, self.streams
         state = {
             "table": jnp.full((2**c.table_bits, 16), counters.FRESH, jnp.uint32),
             "mix": [mixer.init(s, self.inputs, c.mixer_init) for s in self.sets],
-            "final": mixer.init(tree.NODES, MIXERS + 1, 1.0 / MIXERS),
+            "final": mixer.init(tree.NODES, len(self.sets) + 1, 1.0 / len(self.sets)),
             "apm1": apm.init(tree.NODES),
             "apm2": apm.init(tree.NODES * 256),
+            "apm3": apm.init(2**APM3_BITS if c.apm == 3 else 1),
             "match_conf": jnp.full((match.BUCKETS * 8,), counters.FRESH, jnp.uint32),
+            "smap": statemap.init(self.contexts if c.indirect else 1),
             "window": jnp.zeros((b, contexts.WINDOW), jnp.int32),
             "words": jnp.zeros((b, 2), jnp.uint32),
             "record": jnp.ones((b,), jnp.int32),
@@ -61,20 +66,32 @@ class Predictor:
                 "len": jnp.zeros((b,), jnp.int32),
                 "next": jnp.full((b,), -1, jnp.int32),  # the byte the match predicts
             }
+        if c.column == 2:
+            state |= records.init(b)
         return state
 
     def predict(self, s: dict[str, Any]) -> tuple[dict[str, Any], jax.Array]:
         """(saved: what ``update`` needs, probs_BV float32)."""
         c = self.c
+        extra_BE = None
+        if c.column == 2:
+            extra_BE = records.context_hashes(s["rec"], s["hist"], s["pos"], s["window"][:, -1])
         hash_BC = contexts.context_hashes(
-            s["window"], s["words"], s["record"], c.orders, c.word, c.sparse, c.column
+            s["window"], s["words"], s["record"], c.orders, c.word, c.sparse, c.column, extra_BE
         )
         index_BCS, check_BCS = contexts.slot_rows(hash_BC, c.table_bits)
         rows_BCSR = s["table"][index_BCS]  # (B, C, 17, 16)
         valid_BCS = rows_BCSR[..., 15] == check_BCS
         node_BCN = rows_BCSR[:, :, tree.SLOT_OF, tree.POS_OF]  # (B, C, 255)
-        known_BCN = valid_BCS[:, :, tree.SLOT_OF] & (counters.count(node_BCN) > 0)
+        node_BCN = jnp.where(valid_BCS[:, :, tree.SLOT_OF], node_BCN, counters.FRESH)
+        known_BCN = counters.count(node_BCN) > 0
         x_BCN = jnp.where(known_BCN, stretch(counters.probability(node_BCN)), 0)
+        parts = [jnp.moveaxis(x_BCN, 1, 2)]
+        if c.indirect:
+            xi_BCN, sidx_BCN = statemap.lookup(s["smap"], node_BCN)
+            parts.append(jnp.moveaxis(xi_BCN, 1, 2))
+        else:
+            sidx_BCN = jnp.zeros((self.streams, 1, tree.NODES), jnp.int32)
         if c.match_min:
             byte_B, len_B = s["next"], s["len"]
         else:
@@ -82,30 +99,34 @@ class Predictor:
             len_B = jnp.zeros((self.streams,), jnp.int32)
         xm_BN, expect_BN, mindex_BN = match.node_inputs(byte_B, len_B, s["match_conf"])
         bias_BN = jnp.full_like(xm_BN, BIAS)
-        x_BNI = jnp.concatenate(
-            [jnp.moveaxis(x_BCN, 1, 2), xm_BN[..., None], bias_BN[..., None]], axis=2
-        )
+        x_BNI = jnp.concatenate(parts + [xm_BN[..., None], bias_BN[..., None]], axis=2)
         depth_1N = jnp.asarray(tree.DEPTH)[None, :]
         node_BN = jnp.broadcast_to(jnp.asarray(_NODE), xm_BN.shape)
         mstate_BN = match.bucket(len_B)[:, None] * 3 + expect_BN + 1
         sels = (node_BN, mstate_BN * 8 + depth_1N, s["window"][:, -1:] * 8 + depth_1N)
+        if c.known_mixer:
+            sels += (jnp.sum(known_BCN, axis=1, dtype=jnp.int32) * 8 + depth_1N,)
         outs = [mixer.predict(w, x_BNI, sel) for w, sel in zip(s["mix"], sels, strict=True)]
         xf_BNK = jnp.stack([logit for logit, _ in outs] + [bias_BN], axis=2)
         logit_BN, p_BN = mixer.predict(s["final"], xf_BNK, node_BN)
         p1_BN, a1_BN = apm.refine(s["apm1"], p_BN, node_BN)
         p2_BN, a2_BN = apm.refine(s["apm2"], p_BN, node_BN + tree.NODES * s["window"][:, -1:])
+        ctx3_BN = _order2_context(s["window"], node_BN)
+        p3_BN, a3_BN = apm.refine(s["apm3"], p_BN, ctx3_BN if c.apm == 3 else 0 * node_BN)
         if c.apm == 0:
             out_BN = p_BN
         elif c.apm == 1:
             out_BN = (p_BN + 3 * p1_BN) >> 2
-        else:
+        elif c.apm == 2:
             out_BN = (2 * p_BN + 3 * p1_BN + 3 * p2_BN) >> 3
+        else:
+            out_BN = (p_BN + p1_BN + p2_BN + p3_BN) >> 2
         out_BN = jnp.clip(out_BN, 1, 4095)
         saved = {
             "index": index_BCS, "check": check_BCS, "x": x_BNI,
             "sels": jnp.stack(sels, axis=2), "p1": jnp.stack([p for _, p in outs], axis=2),
-            "xf": xf_BNK, "pf": p_BN, "a1": a1_BN, "a2": a2_BN,
-            "expect": expect_BN, "mindex": mindex_BN,
+            "xf": xf_BNK, "pf": p_BN, "a1": a1_BN, "a2": a2_BN, "a3": a3_BN,
+            "expect": expect_BN, "mindex": mindex_BN, "sidx": jnp.moveaxis(sidx_BCN, 1, 2),
         }  # fmt: skip
         return saved, tree.byte_probs(out_BN)
 
@@ -126,12 +147,19 @@ class Predictor:
         )
         s["apm1"] = apm.train(s["apm1"], at(saved["a1"]), bit_BK, c.apm_rate, mask_B)
         s["apm2"] = apm.train(s["apm2"], at(saved["a2"]), bit_BK, c.apm_rate, mask_B)
+        if c.apm == 3:
+            s["apm3"] = apm.train(s["apm3"], at(saved["a3"]), bit_BK, c.apm_rate, mask_B)
+        if c.indirect:
+            s["smap"] = statemap.train(s["smap"], at3(saved["sidx"]), bit_BK, mask_B)
         s["match_conf"] = match.train(
             s["match_conf"], at(saved["expect"]), at(saved["mindex"]), bit_BK, mask_B, 1023
         )
         keep_B = mask_B > 0
         window_BW, words_B2 = contexts.advance(s["window"], s["words"], x_B)
         record_B = contexts.advance_record(s["record"], s["window"], x_B)
+        if c.column == 2:
+            size = s["hist"].shape[0] // self.streams
+            s |= records.advance(s, x_B, s["pos"], min(size // 4, 4096), mask_B)
         if c.match_min:
             hist, pos, ptr, length, following, last = match.advance(
                 s["hist"], s["pos"], s["ptr"], s["len"], s["next"], s["last"], window_BW,
@@ -175,3 +203,13 @@ class Predictor:
         new_BC2R = jnp.concatenate([new_BC2R, check_BC2[..., None]], axis=-1)
         index_BC2 = jnp.where(mask_B[:, None, None] > 0, index_BC2, rows)  # dropped
         return table.at[index_BC2].set(new_BC2R, mode="drop")
+
+
+def _order2_context(window_BW, node_BN):
+    """(B, N) the order-2 APM's context of every node: the last two bytes and the partial
+    byte, hashed into 2**APM3_BITS."""
+    last2_B = (window_BW[:, -1] << 8 | window_BW[:, -2]).astype(jnp.uint32)
+    h_BN = (last2_B[:, None] * jnp.uint32(255) + node_BN.astype(jnp.uint32)) * jnp.uint32(
+        0x9E3779B1
+    )
+    return (h_BN >> jnp.uint32(32 - APM3_BITS)).astype(jnp.int32)
