@@ -18,8 +18,9 @@ CM_SMALL = Config().replace(
     cm={"table_bits": 12, "match_bits": 12, "orders": [1, 2, 3, 4], "column": 1},
 )
 
-# Every optional part on: state maps, the fourth mixer, the order-2 APM, the record model.
-CM_ALL = CM_SMALL.replace(cm={"indirect": 1, "known_mixer": 1, "apm": 3, "column": 2})
+# Every optional part on: state maps, the fourth mixer, the order-2 APM, the record model,
+# two-way buckets.
+CM_ALL = CM_SMALL.replace(cm={"indirect": 1, "known_mixer": 1, "apm": 3, "column": 2, "ways": 2})
 
 
 def test_squash_and_stretch_are_monotone_inverses():

@@ -82,6 +82,10 @@ class Predictor:
         index_BCS, check_BCS = contexts.slot_rows(hash_BC, c.table_bits)
         rows_BCSR = s["table"][index_BCS]  # (B, C, 17, 16)
         valid_BCS = rows_BCSR[..., 15] == check_BCS
+        if c.ways == 2:
+            index_BCS, rows_BCSR, valid_BCS = _second_way(
+                s["table"], index_BCS, check_BCS, rows_BCSR, valid_BCS
+            )
         node_BCN = rows_BCSR[:, :, tree.SLOT_OF, tree.POS_OF]  # (B, C, 255)
         node_BCN = jnp.where(valid_BCS[:, :, tree.SLOT_OF], node_BCN, counters.FRESH)
         known_BCN = counters.count(node_BCN) > 0
@@ -213,3 +217,18 @@ def _order2_context(window_BW, node_BN):
         0x9E3779B1
     )
     return (h_BN >> jnp.uint32(32 - APM3_BITS)).astype(jnp.int32)
+
+
+def _second_way(table, index_BCS, check_BCS, rows_BCSR, valid_BCS):
+    """Two-way buckets: a slot may also sit in the row beside its own (index ^ 1). The
+    slot is the row whose check matches; if neither does, the update will take the row
+    whose first counter has seen fewer updates (the less valuable one)."""
+    other_BCS = index_BCS ^ 1
+    rows2_BCSR = table[other_BCS]
+    valid2_BCS = rows2_BCSR[..., 15] == check_BCS
+    use2_BCS = ~valid_BCS & valid2_BCS
+    poorer2_BCS = counters.count(rows2_BCSR[..., 0]) < counters.count(rows_BCSR[..., 0])
+    use2_BCS |= ~valid_BCS & ~valid2_BCS & poorer2_BCS
+    index_BCS = jnp.where(use2_BCS, other_BCS, index_BCS)
+    rows_BCSR = jnp.where(use2_BCS[..., None], rows2_BCSR, rows_BCSR)
+    return index_BCS, rows_BCSR, valid_BCS | valid2_BCS
