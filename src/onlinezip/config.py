@@ -80,10 +80,10 @@ class CMConfig:
     word: int = 2  # word contexts: 0 none, 1 the word so far, 2 also it with the word before
     sparse: int = 2  # sparse contexts: the first 0..4 of 2nd+3rd, 2nd, 3rd+4th, 4th last bytes
     column: int = 0  # 1: two record/column contexts (byte above, and it with the last byte)
-    table_bits: int = 22  # the counters' hash table has 2**table_bits rows of 64 bytes
-    counter_limit: int = 255  # a counter's rate falls as 1/(n + 1.5) until n reaches this
     # within 16 bytes; 2: three, with paq8's record detector, records up to 4096 bytes
+    table_bits: int = 22  # the counters' hash table has 2**table_bits rows of 64 bytes
     ways: int = 1  # 2: a slot may sit in either of two rows (the less used one is replaced)
+    counter_limit: int = 255  # a counter's rate falls as 1/(n + 1.5) until n reaches this
     match_min: int = 6  # the match model looks up the last match_min bytes (0 = no match model)
     match_bits: int = 20  # each stream's match history and table hold 2**match_bits entries
     mixer_rate: int = 6  # mixer step size (weight units 2**-16 per unit of error x input)
@@ -258,13 +258,13 @@ def validate_cm(c: CMConfig) -> None:
     _require(c.apm in (0, 1, 2, 3), f"cm.apm must be 0, 1, 2 or 3, got {c.apm}")
     _require(c.known_mixer in (0, 1), f"cm.known_mixer must be 0 or 1, got {c.known_mixer}")
     _require(c.indirect in (0, 1), f"cm.indirect must be 0 or 1, got {c.indirect}")
+    _require(c.ways in (1, 2), f"cm.ways must be 1 or 2, got {c.ways}")
 
 
 def estimate_parameters(m: ModelConfig) -> int:
     """Parameter count of the model a config describes (used to refuse absurd sizes early)."""
     h, e, n = m.hidden_dim, m.embed_dim, m.num_layers
     if m.family == "cm":
-    _require(c.ways in (1, 2), f"cm.ways must be 1 or 2, got {c.ways}")
         return 0  # sized by the [cm] section, checked against memory before allocation
     if m.family == "hashctx":
         gates = m.orders + m.word_orders
