@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SAMPLE := samples/alice-excerpt.txt
 OUT := demo-out
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint clean experiment
 
 $(BIN)/onlinezip: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,22 @@ demo: $(BIN)/onlinezip
 test: $(BIN)/onlinezip
 	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest -q
+
+# Rae's experiment from a clone: the corpora are in corpora/, the reference codecs (PPMd)
+# come with the bench extra. Runs every model (progress bars, time left), writes
+# notebooks/results/crossover/ and re-executes the notebook, which rewrites
+# notebooks/figures/. WORKERS=N runs N models at once (default: every usable core).
+EXPERIMENT := configs/experiments/crossover.toml
+RESULTS := notebooks/results/crossover
+WORKERS ?= 0
+
+$(VENV)/.experiment: $(BIN)/onlinezip
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	touch $@
+
+experiment: $(VENV)/.experiment
+	$(BIN)/python -m onlinezip.experiment $(EXPERIMENT) --out $(RESULTS) -j $(WORKERS)
+	cd notebooks && ../$(BIN)/python execute.py
 
 clean:
 	rm -rf $(VENV) $(OUT)
