@@ -27,6 +27,7 @@ from onlinezip.errors import OnlinezipError
 
 if TYPE_CHECKING:  # codec imports JAX: only the coding paths load it
     from onlinezip import codec
+    from onlinezip.engine import Engine
 
 DEFAULT_PRESET = "default"
 # An input shorter than this is stored without running the model: a file with a model
@@ -125,9 +126,25 @@ def _store_whole(dst, data: bytes, cfg: Config, bits_out, start: float) -> dict[
     return _report(header, summary, writer.bytes_written, writer.overhead_bytes, seconds)
 
 
-def _compress(src, dst, config, progress, bits_out) -> tuple[dict[str, Any], codec.Codec | None]:
+def _compress(
+    src, dst, config, progress, bits_out, segments: int = 1, engine: Engine | None = None
+) -> tuple[dict[str, Any], codec.Codec | None]:
     start = time.perf_counter()
     cfg, preset = _resolve(config)
+    if segments < 1:
+        raise OnlinezipError(f"segments must be at least 1, got {segments}")
+    if segments > 1:  # -T N: the whole input first, to cut it into equal parts
+        from onlinezip import segments as seg
+
+        data = b"".join(iter(lambda: src.read(1 << 24), b""))
+        count = seg.segment_count(len(data), segments, cfg.run.min_segment_bytes)
+        if count > 1:
+            fields, count = seg.compress(data, dst, cfg, preset, count, engine, progress,
+                                         bits_out)  # fmt: skip
+            rep = _report(*fields)
+            rep["segments"] = count
+            return rep, None
+        src = io.BytesIO(data)  # one segment: the file -T 1 writes
     chunks = _chunks(src, cfg.run.chunk_bytes)
     chunk, last = next(chunks, (b"", True))
     if last and len(chunk) < MIN_MODEL_BYTES:
@@ -166,26 +183,34 @@ def _compress(src, dst, config, progress, bits_out) -> tuple[dict[str, Any], cod
 
 def compress_stream(
     src: BinaryIO, dst: BinaryIO, config: Config | str | None = None,
-    progress: codec.Progress | None = None,
+    progress: codec.Progress | None = None, *, segments: int = 1, engine: Engine | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Compress everything readable from ``src`` into ``dst``; returns the MDL report."""
-    return _compress(src, dst, config, progress, None)[0]
+    """Compress everything readable from ``src`` into ``dst``; returns the MDL report.
+
+    ``segments`` > 1 (``-T N``): cut the input into up to that many independent segments
+    (``onlinezip.segments``; the whole input is read into memory first), coded on
+    ``engine`` (``onlinezip.engine``; default: one after the other in this process)."""
+    return _compress(src, dst, config, progress, None, segments, engine)[0]
 
 
 def compress_coded(
-    data: bytes, config: Config | str | None = None, progress: codec.Progress | None = None
-) -> tuple[Result, codec.Codec | None]:
+    data: bytes, config: Config | str | None = None, progress: codec.Progress | None = None,
+    *, segments: int = 1, engine: Engine | None = None,
+) -> tuple[Result, codec.Codec | None]:  # fmt: skip
     """``compress_result`` plus the coder itself (its final learner, for analysis; None
-    when the input was too short to run the model on)."""
+    when the input was too short to run the model on, or was coded in segments)."""
     out, bits = io.BytesIO(), []
-    report, coder = _compress(io.BytesIO(bytes(data)), out, config, progress, bits)
+    report, coder = _compress(
+        io.BytesIO(bytes(data)), out, config, progress, bits, segments, engine
+    )
     return Result(out.getvalue(), report, _concat(bits)), coder
 
 
 def compress_result(
-    data: bytes, config: Config | str | None = None, progress: codec.Progress | None = None
-) -> Result:
-    return compress_coded(data, config, progress)[0]
+    data: bytes, config: Config | str | None = None, progress: codec.Progress | None = None,
+    *, segments: int = 1, engine: Engine | None = None,
+) -> Result:  # fmt: skip
+    return compress_coded(data, config, progress, segments=segments, engine=engine)[0]
 
 
 def read_header(src: bytes | BinaryIO) -> tuple[container.Header, container.Summary, dict]:
@@ -208,12 +233,15 @@ def read_header_from(reader: container.Reader) -> tuple[container.Header, contai
 def decompress_stream(
     src: BinaryIO, dst: BinaryIO, *, ignore_environment: bool = False,
     progress: codec.Progress | None = None, bits_out: list | None = None,
+    engine: Engine | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Decompress a container from ``src`` into ``dst``; returns the MDL report.
 
     A seekable ``src`` is checked whole (every checksum) before any decoding; a pipe is
     checked frame by frame. Every chunk is checked against its CRC-32 before it is
-    written, and the whole against the SHA-256 at the end."""
+    written, and the whole against the SHA-256 at the end. A file of several segments
+    (``-T N``) has them decoded on ``engine`` (default: one after the other in this
+    process), and written in order."""
     start = time.perf_counter()
     if src.seekable():
         origin = src.tell()
@@ -221,6 +249,16 @@ def decompress_stream(
         src.seek(origin)
     reader = container.Reader(src)
     header = reader.header
+    if reader.segments is not None:
+        from onlinezip import segments
+
+        fields = segments.decompress(
+            reader, dst, engine, ignore_environment=ignore_environment, progress=progress,
+            bits_out=bits_out,
+        )  # fmt: skip
+        rep = _report(*fields)
+        rep["segments"] = len(reader.segments)
+        return rep
     coder = None
     if header.model:  # a stored-only file needs no model, and no JAX
         codec = _load_codec()
@@ -270,21 +308,28 @@ def _concat(bits: list[np.ndarray]) -> np.ndarray:
 
 
 def decompress_result(
-    blob: bytes, *, ignore_environment: bool = False, progress: codec.Progress | None = None
-) -> Result:
+    blob: bytes, *, ignore_environment: bool = False, progress: codec.Progress | None = None,
+    engine: Engine | None = None,
+) -> Result:  # fmt: skip
     out, bits = io.BytesIO(), []
     report = decompress_stream(
         io.BytesIO(bytes(blob)), out, ignore_environment=ignore_environment,
-        progress=progress, bits_out=bits,
+        progress=progress, bits_out=bits, engine=engine,
     )  # fmt: skip
     return Result(out.getvalue(), report, _concat(bits))
 
 
-def compress(data: bytes, config: Config | str | None = None) -> bytes:
-    """Compress ``data`` with a preset name or a ``Config`` (default preset: "default")."""
-    return compress_result(data, config).output
+def compress(
+    data: bytes, config: Config | str | None = None, *, segments: int = 1,
+    engine: Engine | None = None,
+) -> bytes:  # fmt: skip
+    """Compress ``data`` with a preset name or a ``Config`` (default preset: "default");
+    ``segments`` > 1: in up to that many independent segments, on ``engine``."""
+    return compress_result(data, config, segments=segments, engine=engine).output
 
 
-def decompress(blob: bytes, *, ignore_environment: bool = False) -> bytes:
+def decompress(
+    blob: bytes, *, ignore_environment: bool = False, engine: Engine | None = None
+) -> bytes:
     """Decompress a .oz container made by ``compress``; raises OnlinezipError if bad."""
-    return decompress_result(blob, ignore_environment=ignore_environment).output
+    return decompress_result(blob, ignore_environment=ignore_environment, engine=engine).output

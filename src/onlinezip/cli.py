@@ -231,8 +231,10 @@ class _Sink:
 def _code(
     direction: str, inp: str, output: str | None, *, config: Any = None, force: bool = False,
     follow: bool = False, quiet: bool = False, ignore_environment: bool = False,
+    threads: int = 1, cluster: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Compress or decompress ``inp`` into ``output`` (None: test, write nothing)."""
+    """Compress or decompress ``inp`` into ``output`` (None: test, write nothing), with
+    ``threads`` workers (``-T``; 0: every usable core) or on the Dask ``cluster``."""
     if output is not None and output != "-":
         _classify_output(output, force, follow)  # fail before the (long) work, not after
         _check_not_same(inp, output)
@@ -240,9 +242,11 @@ def _code(
         raise OnlinezipError("compressed data not read from a terminal; use -f to force")
     show = not quiet and sys.stderr.isatty()
     from onlinezip import api  # loads numpy; JAX only once a model is needed
+    from onlinezip.engine import make_engine
 
-    with _open_input(inp) as src:
+    with _open_input(inp) as src, make_engine(threads, cluster) as engine:
         total = _total(src, direction) if show else None
+        segments = threads if threads > 0 else engine.workers  # -T 0, --cluster: every worker
         with contextlib.ExitStack() as stack:
             progress = stack.enter_context(_progress_bar(total, show))
             if output is None:
@@ -253,10 +257,13 @@ def _code(
                                  compressed=direction == "compress")  # fmt: skip
                 )
             if direction == "compress":
-                return api.compress_stream(src, dst, config, progress)
+                return api.compress_stream(
+                    src, dst, config, progress, segments=segments, engine=engine
+                )
             return api.decompress_stream(
-                src, dst, ignore_environment=ignore_environment, progress=progress
-            )
+                src, dst, ignore_environment=ignore_environment, progress=progress,
+                engine=engine,
+            )  # fmt: skip
 
 
 def _write_report(path: str, rep: dict[str, Any]) -> None:
@@ -286,6 +293,10 @@ def _subcommand_parser() -> argparse.ArgumentParser:
         p.add_argument("--report", metavar="FILE.json", help="write the MDL report as JSON")
         p.add_argument("--follow-symlinks", action="store_true",
                        help="an output that is a symbolic link: write to its target")  # fmt: skip
+        p.add_argument("-T", "--threads", type=_threads, default=1, metavar="N",  # fmt: skip
+                       help="N worker processes, in independent segments (0: every core)")
+        p.add_argument("--cluster", metavar="ADDRESS",  # fmt: skip
+                       help="code the segments on this Dask scheduler (tcp://host:8786)")
         p.set_defaults(direction=name)
     compress, decompress = sub.choices["compress"], sub.choices["decompress"]
     group = compress.add_mutually_exclusive_group()
@@ -332,6 +343,7 @@ def _info(args: argparse.Namespace) -> None:
         "preset": header.preset,
         "original_bytes": summary.length,
         "streams": header.streams,
+        "segments": len(reader.segments) if reader.segments is not None else 1,
         "chunk_bytes": header.config.run.chunk_bytes if header.model else None,
         "sha256": summary.sha256.hex() if summary.sha256 is not None else None,
         "crc32": f"{summary.crc32:08x}" if summary.crc32 is not None else None,
@@ -381,6 +393,7 @@ def _main_subcommand(argv: list[str]) -> int:
             args.direction, args.input, output, config=config, force=args.force,
             follow=args.follow_symlinks, quiet=args.quiet,
             ignore_environment=getattr(args, "ignore_environment", False),
+            threads=args.threads, cluster=args.cluster,
         )  # fmt: skip
         if args.report:
             _write_report(args.report, rep)
@@ -420,6 +433,10 @@ Inputs are NEVER deleted or modified: -k/--keep is accepted and is always in eff
       --report FILE  write the MDL report as JSON (one input only)
       --ignore-environment  decode a file made with other library versions or another
                      CPU level (RISKY: it may fail its checksum; then nothing is written)
+  -T, --threads N    N worker processes (0: every usable core); compressing, the input
+                     is cut into up to N independent segments (each >= run.min_segment_bytes)
+      --cluster ADDRESS  code the segments on a Dask scheduler (tcp://host:8786); with
+                     no -T, as many segments as the cluster has worker threads
   -q, --quiet        no warnings, no progress bar
   -v, --verbose      a line per file (-vv: the MDL report too)
   -h, --help         this help
@@ -438,6 +455,19 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 1, as gzip
         print(f"{self.prog}: error: {message} (try --help)", file=sys.stderr)
         sys.exit(ERROR)
+
+
+def _threads(value: str) -> int:
+    """``-T N``: 0 (every usable core) up to the most segments a file holds."""
+    from onlinezip.container import MAX_SEGMENTS
+
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= MAX_SEGMENTS:
+        raise argparse.ArgumentTypeError(f"-T takes 0..{MAX_SEGMENTS}, not {value!r}")
+    return n
 
 
 def _gzip_parser(prog: str) -> argparse.ArgumentParser:
@@ -465,6 +495,8 @@ def _gzip_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--follow-symlinks", action="store_true")
     p.add_argument("--report")
     p.add_argument("--ignore-environment", action="store_true")
+    p.add_argument("-T", "--threads", type=_threads, default=None)
+    p.add_argument("--cluster")
     p.add_argument("-q", "--quiet", action="store_true")
     p.add_argument("-v", "--verbose", action="count", default=0)
     p.add_argument("-h", "--help", action="store_true")
@@ -534,10 +566,11 @@ def _main_gzip(argv: list[str], prog: str) -> int:
             output = inp[: -len(args.suffix)]
         else:
             raise Warned(f"{inp}: unknown suffix -- ignored")
+        threads = args.threads if args.threads is not None else (0 if args.cluster else 1)
         rep = _code(
             "compress" if mode == "compress" else "decompress", inp, output, config=cfg,
             force=args.force, follow=args.follow_symlinks, quiet=args.quiet,
-            ignore_environment=args.ignore_environment,
+            ignore_environment=args.ignore_environment, threads=threads, cluster=args.cluster,
         )  # fmt: skip
         if args.report:
             _write_report(args.report, rep)

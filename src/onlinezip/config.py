@@ -69,6 +69,8 @@ class RunConfig:
     step_program: int = 1  # the learner's step (see onlinezip.learner): 1 runs the forward
     # pass again before the backward pass; 2 reuses the activations its prediction saved and
     # writes Adam out by hand (the same math, fewer ops: faster, with other bits)
+    min_segment_bytes: int = 1 << 18  # -T N: the input is cut into at most N independent
+    # segments (a fresh learner each) of at least this many bytes (see onlinezip.segments)
 
 
 @dataclass(frozen=True)
@@ -215,6 +217,10 @@ def validate(cfg: Config) -> Config:
     _require(
         1 <= r.min_stream_bytes <= 2**30,
         f"run.min_stream_bytes must be in 1..2**30, got {r.min_stream_bytes}",
+    )
+    _require(
+        16 <= r.min_segment_bytes <= 1 << 40,
+        f"run.min_segment_bytes must be in 16..2**40, got {r.min_segment_bytes}",
     )
     _require(
         256 <= r.chunk_bytes <= 1 << 26,

@@ -7,9 +7,10 @@ Format version 3 (written by this release)::
       8     2   format version (u16) = 3
       10    2   flags (u16): bit 0 MODEL: the file carries a model (the next two fields
                 and the meta follow, frames may be coded, the end record holds a SHA-256);
-                without it the file is stored only (every frame raw). Bit 1 is reserved
-                for a segment table (parallel segments, ``-T N``); bits 1..15 must be 0 and
-                a reader refuses a file with any bit it does not know.
+                without it the file is stored only (every frame raw). Bit 1 SEGMENTS
+                (only with MODEL): a segment table follows the header (parallel segments,
+                ``-T N``, below); bits 2..15 must be 0 and a reader refuses a file with any
+                bit it does not know.
       12    4   streams B (u32)                       } only with MODEL
       16    4   meta length M (u32)                   }
       20    M   meta: raw-deflated canonical UTF-8 JSON {config, environment, preset,
@@ -18,8 +19,8 @@ Format version 3 (written by this release)::
       ...   4   CRC-32 of the header's bytes so far (u32)
     frames, one per chunk of ``config.run.chunk_bytes`` original bytes (the last one may
     be shorter; an empty input has none), each opening with a frame-kind byte:
-      0     1   kind (u8): 1 coded, 2 stored, 0 = the end record follows (3 is reserved
-                for a segment table; any other kind is refused)
+      0     1   kind (u8): 1 coded, 2 stored, 0 = the end record follows (3 opens the
+                segment table, only right after a SEGMENTS header; any other is refused)
       coded (only with MODEL), as a version-2 frame:
       1     4   original bytes n in the chunk (u32, 1..chunk_bytes)
       5     4   payload length P (u32, a multiple of 4)
@@ -45,6 +46,32 @@ Format version 3 (written by this release)::
       1+L   4   CRC-32 of the whole original (u32)
       5+L   4   CRC-32 of the end record's bytes so far (u32)
     then the end of the file: trailing bytes are refused.
+
+A file of S >= 2 independent segments (flags MODEL | SEGMENTS; written for ``-T N``)
+holds, between the header and the end record::
+
+    segment table
+      0     1   kind (u8) = 3
+      1     4   segments S (u32, 2..MAX_SEGMENTS)
+      5     36  per segment, in the original's order:
+                  0  8  offset (u64): where its frames start, from the start of the file
+                  8  8  size (u64): bytes of its frames
+                  16 8  original bytes n (u64, >= 1)
+                  24 4  streams B of its learner (u32, 1..MAX_STREAMS)
+                  28 4  CRC-32 of its original bytes (u32)
+                  32 4  CRC-32 of its frames' bytes (u32)
+      5+36S 4   CRC-32 of the table's bytes so far (u32)
+    the segments' frames, one segment after the other (each at its offset, exactly its
+    size: kind 1 and 2 frames as above, its own chunks of ``chunk_bytes``, no end
+    record), then the end record of the whole original (length = the sum of the n, its
+    SHA-256, the NLL of every segment).
+
+Every segment is coded by a fresh learner from the seed (the header's config, its own
+B), independently of the others: each can be decoded on its own, in any process, in any
+order. The header's streams field is the first segment's B. ``run.min_segment_bytes``
+(in the header's config) is the least a segment holds: an input shorter than twice that
+is one segment, which is an ordinary file without the flag, byte for byte what ``-T 1``
+writes.
 
 Sizes: an empty input is a 26-byte file (16 header + 10 end); a single stored chunk of n
 bytes costs n + 25 + L bytes (100 KB of random bytes: 100,037). The writer stores a
@@ -78,9 +105,9 @@ MAGIC = b"\x89OZIP\r\n\x1a"
 VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)
 FLAG_MODEL = 0x0001  # v3: the file carries a model (streams, meta; coded frames; SHA-256)
-FLAG_SEGMENTS = 0x0002  # v3: reserved for a segment table (parallel segments); unused yet
-KNOWN_FLAGS = FLAG_MODEL
-KIND_END, KIND_CODED, KIND_STORED = 0, 1, 2  # v3 frame kinds (3 reserved: segment table)
+FLAG_SEGMENTS = 0x0002  # v3, with MODEL: a segment table follows the header (-T N)
+KNOWN_FLAGS = FLAG_MODEL  # without MODEL (stored only); with it, SEGMENTS may be set too
+KIND_END, KIND_CODED, KIND_STORED, KIND_SEGMENTS = 0, 1, 2, 3  # v3 frame kinds
 _PREFIX = struct.Struct("<8sH")  # magic, version: the same in every version
 _HEAD = struct.Struct("<8sHHII")  # v2 and v3 with MODEL: magic, version, flags, streams, meta
 _HEAD_STORED = struct.Struct("<8sHH")  # v3 without MODEL: magic, version, flags
@@ -92,6 +119,9 @@ CODED_FRAME_BYTES = 1 + _FRAME.size  # v3 bytes around a coded frame's payload
 STORED_FRAME_BYTES = 1 + _STORED.size  # v3 bytes around a stored frame's data
 MAX_STORED_BYTES = 1 << 26  # the largest chunk a config allows
 _CRC = struct.Struct("<I")
+_SEGMENT_COUNT = struct.Struct("<BI")  # kind 3, segments S
+_SEGMENT = struct.Struct("<QQQIII")  # offset, size, n, streams, original CRC, frames' CRC
+MAX_SEGMENTS = 1 << 16
 MAX_META_BYTES = 1 << 16
 # Part of format version 1, never to be edited: deflate's preset dictionary for the meta.
 META_DICTIONARY_V1 = (
@@ -131,7 +161,7 @@ MAX_V1_BYTES = 1 << 26  # version 1 wrote no file larger than the largest chunk
 # Config keys added since format 2 was released, with the value that means what 0.2.0
 # did. A header leaves such a key out when it has that value (loading fills it back in),
 # so a config 0.2.0 knew gives the very header 0.2.0 wrote, which 0.2.0 still reads.
-LATER_KEY_DEFAULTS = {("run", "step_program"): 1}
+LATER_KEY_DEFAULTS = {("run", "step_program"): 1, ("run", "min_segment_bytes"): 1 << 18}
 
 
 def _config_meta(config: Config) -> dict[str, Any]:
@@ -185,6 +215,18 @@ class Frame:
     stored: bool = False  # the chunk is stored raw (v3)
 
 
+@dataclass(frozen=True)
+class Segment:
+    """One entry of a segment table: where a segment's frames are, and what they hold."""
+
+    size: int  # bytes of its frames in the file
+    length: int  # original bytes
+    streams: int  # B of its learner
+    data_crc32: int  # CRC-32 of its original bytes
+    frames_crc32: int  # CRC-32 of its frames' bytes
+    offset: int = 0  # where its frames start in the file (set by ``segment_table``)
+
+
 def max_payload_bytes(length: int) -> int:
     """An upper bound on a chunk's payload: every byte costs under 32 bits (prob_floor)."""
     return 4 * length + 64
@@ -199,16 +241,49 @@ def _leb128(value: int) -> bytes:
             return bytes(out)
 
 
-def header_bytes(header: Header) -> bytes:
-    """The version-3 header of a file with this header, checksum included."""
+def header_bytes(header: Header, segmented: bool = False) -> bytes:
+    """The version-3 header of a file with this header, checksum included (``segmented``:
+    with the SEGMENTS flag, a segment table to follow)."""
     if not header.model:
         head = _HEAD_STORED.pack(MAGIC, VERSION, 0)
         return head + _CRC.pack(zlib.crc32(head))
     meta_json = json.dumps(header.meta(), sort_keys=True, separators=(",", ":"))
     deflate = zlib.compressobj(_META_LEVEL, zlib.DEFLATED, _META_WBITS, zdict=META_DICTIONARY)
     meta = deflate.compress(meta_json.encode()) + deflate.flush()
-    head = _HEAD.pack(MAGIC, VERSION, FLAG_MODEL, header.streams, len(meta)) + meta
+    flags = FLAG_MODEL | (FLAG_SEGMENTS if segmented else 0)
+    head = _HEAD.pack(MAGIC, VERSION, flags, header.streams, len(meta)) + meta
     return head + _CRC.pack(zlib.crc32(head))
+
+
+def segment_table(start: int, segments: list[Segment]) -> tuple[bytes, list[Segment]]:
+    """The segment table that begins at byte ``start`` of the file (right after the
+    header), checksum included, and the segments with their offsets filled in."""
+    if not 2 <= len(segments) <= MAX_SEGMENTS:
+        raise ValueError(f"a segment table holds 2..{MAX_SEGMENTS} segments")
+    offset = start + _SEGMENT_COUNT.size + len(segments) * _SEGMENT.size + _CRC.size
+    table, placed = bytearray(_SEGMENT_COUNT.pack(KIND_SEGMENTS, len(segments))), []
+    for seg in segments:
+        seg = dataclasses.replace(seg, offset=offset)
+        table += _SEGMENT.pack(
+            seg.offset, seg.size, seg.length, seg.streams, seg.data_crc32, seg.frames_crc32
+        )
+        placed.append(seg)
+        offset += seg.size
+    return bytes(table) + _CRC.pack(zlib.crc32(table)), placed
+
+
+def frame_bytes(frame: Frame, model: bool = True) -> bytes:
+    """One version-3 frame as it is written: kind byte, fixed fields, payload."""
+    if frame.stored:
+        crc = zlib.crc32(frame.payload)
+        if frame.data_crc32 not in (None, crc) or frame.length != len(frame.payload):
+            raise ValueError("a stored frame's payload is its original bytes")
+        return bytes([KIND_STORED]) + _STORED.pack(frame.length, crc) + frame.payload
+    if not model:
+        raise ValueError("a stored-only file has no coded frames")
+    crc = frame.data_crc32 or 0
+    fixed = _FRAME.pack(frame.length, len(frame.payload), zlib.crc32(frame.payload), crc)
+    return bytes([KIND_CODED]) + fixed + frame.payload
 
 
 def end_bytes(model: bool, summary: Summary) -> bytes:
@@ -243,23 +318,25 @@ class Writer:
 
     A header with ``model=False`` makes a stored-only file: every frame must be stored."""
 
-    def __init__(self, out: BinaryIO, header: Header):
+    def __init__(self, out: BinaryIO, header: Header, segments: list[Segment] | None = None):
         self._out, self.bytes_written, self.payload_bytes = out, 0, 0
         self._model = header.model
-        self._write(header_bytes(header))
+        self._write(header_bytes(header, segmented=segments is not None))
+        self.segments: list[Segment] | None = None
+        if segments is not None:
+            if not header.model:
+                raise ValueError("a stored-only file has no segments")
+            table, self.segments = segment_table(self.bytes_written, segments)
+            self._write(table)
+
+    def segment(self, frames: bytes, payload_bytes: int) -> None:
+        """A segment's frames (``frame_bytes`` of each, joined), ``payload_bytes`` of them
+        payload; segments go in the order of the table given to the constructor."""
+        self._write(frames)
+        self.payload_bytes += payload_bytes
 
     def frame(self, frame: Frame) -> None:
-        if frame.stored:
-            crc = zlib.crc32(frame.payload)
-            if frame.data_crc32 not in (None, crc) or frame.length != len(frame.payload):
-                raise ValueError("a stored frame's payload is its original bytes")
-            self._write(bytes([KIND_STORED]) + _STORED.pack(frame.length, crc) + frame.payload)
-        else:
-            if not self._model:
-                raise ValueError("a stored-only file has no coded frames")
-            crc = frame.data_crc32 or 0
-            fixed = _FRAME.pack(frame.length, len(frame.payload), zlib.crc32(frame.payload), crc)
-            self._write(bytes([KIND_CODED]) + fixed + frame.payload)
+        self._write(frame_bytes(frame, self._model))
         self.payload_bytes += len(frame.payload)
 
     def finish(self, summary: Summary) -> None:
@@ -321,8 +398,10 @@ def _parse_meta(raw_meta: bytes, streams: int, dictionary: bytes = META_DICTIONA
 class Reader:
     """Reads a container from ``src``, checking each part before handing it out.
 
-    ``header`` is read on construction; iterate ``frames()`` once, then ``summary`` holds
-    the end record (checked against the frames' lengths, and for trailing bytes)."""
+    ``header`` is read on construction (and ``segments``, the segment table, in a file
+    that has one: else None); iterate ``frames()`` (or ``segment_frames()``) once, then
+    ``summary`` holds the end record (checked against the frames' lengths, and for
+    trailing bytes)."""
 
     def __init__(self, src: BinaryIO):
         self._src = src
@@ -342,6 +421,7 @@ class Reader:
                 f"{', '.join(map(str, READABLE_VERSIONS))}); use the release that wrote the file"
             )
         self.summary: Summary | None = None
+        self.segments: list[Segment] | None = None
         if self.version == 1:
             self.header, self._v1_frame, self.summary = _read_v1(prefix + self._read(-1))
             self.payload_bytes = len(self._v1_frame.payload)
@@ -349,6 +429,8 @@ class Reader:
             self.header = self._read_header(prefix)
         else:
             self.header = self._read_header_v3(prefix)
+            if self.flags & FLAG_SEGMENTS:
+                self.segments = self._read_segment_table()
 
     def _read(self, size: int) -> bytes:
         data = self._src.read(size)
@@ -370,7 +452,7 @@ class Reader:
         (crc,) = _CRC.unpack(self._read_exactly(_CRC.size, "header"))
         if zlib.crc32(prefix + rest + meta) != crc:
             raise OnlinezipError("corrupt header: header checksum mismatch")
-        if flags != (FLAG_MODEL if self.version == 3 else 0):
+        if flags not in ((FLAG_MODEL, FLAG_MODEL | FLAG_SEGMENTS) if self.version == 3 else (0,)):
             raise OnlinezipError(f"unsupported header flags {flags:#x}")
         return _parse_meta(meta, streams)
 
@@ -389,10 +471,79 @@ class Reader:
             )
         return STORED_HEADER
 
+    def _read_segment_table(self) -> list[Segment]:
+        start = self.bytes_read
+        fixed = self._read_exactly(_SEGMENT_COUNT.size, "segment table")
+        kind, count = _SEGMENT_COUNT.unpack(fixed)
+        if kind != KIND_SEGMENTS:
+            raise OnlinezipError(f"corrupt segment table: frame kind {kind} where it belongs")
+        if not 2 <= count <= MAX_SEGMENTS:
+            raise OnlinezipError(f"corrupt segment table: {count} segments is implausible")
+        rows = self._read_exactly(count * _SEGMENT.size, "segment table")
+        (crc,) = _CRC.unpack(self._read_exactly(_CRC.size, "segment table"))
+        if zlib.crc32(fixed + rows) != crc:
+            raise OnlinezipError("corrupt segment table: checksum mismatch")
+        segments, offset, total = [], self.bytes_read, 0
+        for index, row in enumerate(_SEGMENT.iter_unpack(rows)):
+            seg = Segment(row[1], row[2], row[3], row[4], row[5], offset=row[0])
+            total += seg.length
+            if seg.offset != offset:
+                raise OnlinezipError(
+                    f"corrupt segment table: segment {index} is said to start at byte "
+                    f"{seg.offset}, but it starts at {offset}"
+                )
+            if not 1 <= seg.length <= MAX_ORIGINAL_BYTES or total > MAX_ORIGINAL_BYTES:
+                raise OnlinezipError(f"corrupt segment table: segment {index}'s length")
+            max_size = max_payload_bytes(seg.length) + CODED_FRAME_BYTES * (
+                seg.length // self.header.config.run.chunk_bytes + 1
+            )
+            if not 1 <= seg.size <= max_size or not 1 <= seg.streams <= MAX_STREAMS:
+                raise OnlinezipError(
+                    f"corrupt segment table: segment {index} has implausible sizes "
+                    f"({seg.length}, {seg.size}, {seg.streams} streams)"
+                )
+            segments.append(seg)
+            offset += seg.size
+        assert offset - start > 0
+        return segments
+
+    def segment_frames(self) -> Iterator[tuple[int, Segment, list[Frame]]]:
+        """(index, table entry, its frames) for every segment of a segmented file, each
+        checked whole against its entry (size, checksum, length) before it is handed out;
+        then the end record."""
+        if self.segments is None:
+            raise ValueError("this file has no segment table")
+        chunk_bytes, total = self.header.config.run.chunk_bytes, 0
+        for index, seg in enumerate(self.segments):
+            body = self._read_exactly(seg.size, f"segment {index}")
+            if zlib.crc32(body) != seg.frames_crc32:
+                raise OnlinezipError(f"corrupt segment {index}: checksum mismatch")
+            frames = _body_frames(body, chunk_bytes, index)
+            length = sum(frame.length for frame in frames)
+            if length != seg.length:
+                raise OnlinezipError(
+                    f"corrupt segment table: segment {index} holds {length} bytes, the table "
+                    f"says {seg.length}"
+                )
+            self.payload_bytes += sum(len(frame.payload) for frame in frames)
+            total += length
+            yield index, seg, frames
+        kind = self._read_exactly(1, "end record")[0]
+        if kind != KIND_END:
+            raise OnlinezipError(
+                f"corrupt segment table: frame kind {kind} after the last segment (the table "
+                "lists fewer segments than the file holds?)"
+            )
+        self.summary = self._read_end(total)
+
     def frames(self) -> Iterator[Frame]:
         if self.version == 1:
             if self._v1_frame.length:
                 yield self._v1_frame
+            return
+        if self.segments is not None:
+            for _, _, frames in self.segment_frames():
+                yield from frames
             return
         model = self.header.model
         chunk_bytes = self.header.config.run.chunk_bytes if model else MAX_STORED_BYTES
@@ -471,6 +622,41 @@ class Reader:
             raise OnlinezipError("corrupt end record: the length field is not minimal")
         (crc,) = _CRC.unpack(rest[: _CRC.size])
         return Summary(length, None, 8.0 * length, crc)
+
+
+def _body_frames(body: bytes, chunk_bytes: int, segment: int) -> list[Frame]:
+    """The frames of one segment (kind 1 and 2, the file's rules), which fill ``body``."""
+    frames, pos, short_seen = [], 0, False
+    where = f"segment {segment}'s frame"
+
+    def take(size: int, what: str) -> bytes:
+        nonlocal pos
+        if pos + size > len(body):
+            raise OnlinezipError(f"corrupt segment {segment}: its {what} runs past its end")
+        pos += size
+        return body[pos - size : pos]
+
+    while pos < len(body):
+        index = len(frames)
+        kind = body[pos]
+        pos += 1
+        if kind == KIND_CODED:
+            n, size, payload_crc, data_crc = _FRAME.unpack(take(_FRAME.size, "frame header"))
+            stored = False
+        elif kind == KIND_STORED:
+            n, data_crc = _STORED.unpack(take(_STORED.size, "frame header"))
+            size, stored = n, True
+        else:
+            raise OnlinezipError(f"corrupt {where} {index}: unknown frame kind {kind}")
+        bad_size = size > max_payload_bytes(n) or (not stored and size % 4)
+        if short_seen or not 1 <= n <= chunk_bytes or bad_size:
+            raise OnlinezipError(f"corrupt {where} {index}: implausible sizes ({n}, {size})")
+        payload = take(size, "payload")
+        if zlib.crc32(payload) != (data_crc if stored else payload_crc):
+            raise OnlinezipError(f"corrupt payload: {where} {index}'s checksum mismatch")
+        short_seen = n < chunk_bytes
+        frames.append(Frame(n, payload, data_crc, stored))
+    return frames
 
 
 def header_size(blob: bytes) -> int:

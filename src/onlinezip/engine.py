@@ -62,6 +62,7 @@ class Engine:
     """The interface; see the module docstring."""
 
     workers: int = 1
+    remote = False  # True: the workers may be other installations (check their fingerprint)
 
     def imap(self, fn: Callable, items: Iterable, *, check: Check | None = None) -> Iterator:
         raise NotImplementedError
@@ -208,6 +209,7 @@ class DaskEngine(Engine):
     """The calls as tasks on a Dask distributed cluster: ``address`` of its scheduler
     (``tcp://host:8786``), or a ``distributed.Client`` already connected."""
 
+    remote = True
     MAX_ATTEMPTS = 8  # per item, rejected results included (dead workers: Dask's own count)
 
     def __init__(self, address: Any, *, timeout: float = 30.0):
@@ -224,6 +226,7 @@ class DaskEngine(Engine):
                 ) from None
             self._own = True
         self._futures: list = []
+        self.rejected: list[str] = []  # "worker: why" for every result ``check`` refused
 
     def _worker_threads(self) -> dict[str, int]:
         try:
@@ -276,6 +279,7 @@ class DaskEngine(Engine):
                 if reason is not None:
                     excluded.add(address)
                     reasons.append(f"{address}: {reason}")
+                    self.rejected.append(reasons[-1])
                     others = [w for w in self._worker_threads() if w not in excluded]
                     tries[index] += 1
                     if not others or tries[index] > self.MAX_ATTEMPTS:
