@@ -176,3 +176,16 @@ def test_notebook_executes_on_the_smoke_results(smoke, monkeypatch):
         if o.get("output_type") == "error"
     ]
     assert not errors
+
+
+def test_a_stopped_experiment_resumes_from_its_finished_runs(smoke, tmp_path):
+    exp, out, summary, bits = smoke
+    again = tmp_path / "again"
+    shutil.copytree(out / "parts", again / "parts")
+    second = experiment.run(exp, again, log=lambda _: None, progress=False)
+    assert second["machine"]["runs"] == 0
+    assert len(second["machine"]["runs_reused"]) == len(exp.models) + 3
+    for label in summary["models"]:
+        np.testing.assert_array_equal(
+            np.load(again / "bits.npz")[f"models/{label}"], bits[f"models/{label}"]
+        )

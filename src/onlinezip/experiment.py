@@ -395,11 +395,39 @@ class _Job:
     verify: bool
     frozen: bool
     progress: Any = None  # a queue for (key, bytes done), or None
+    part: str | None = None  # where the finished run is saved (OUT/parts/...), or None
+
+    def digest(self) -> str:
+        """What decides the run's results: a saved part is reused only if this matches."""
+        what = [self.key, self.preset, self.config, hashlib.sha256(self.data).hexdigest(),
+                self.verify, self.frozen]  # fmt: skip
+        return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
+
+
+def _save_part(job: _Job, report: dict, bits: np.ndarray) -> None:
+    """A finished run, saved as soon as it is done (a stopped experiment resumes from it)."""
+    path = Path(job.part)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = json.dumps({"digest": job.digest(), "report": report})
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, bits=bits, meta=np.array(meta))
+    tmp.replace(path)
+
+
+def _load_part(job: _Job) -> tuple[dict, np.ndarray] | None:
+    if job.part is None or not Path(job.part).is_file():
+        return None
+    try:
+        with np.load(job.part) as part:
+            meta, bits = json.loads(str(part["meta"])), part["bits"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return (meta["report"], bits) if meta.get("digest") == job.digest() else None
 
 
 def _run_job(job: _Job) -> tuple[dict, np.ndarray]:
     """One model on its bytes (in a worker process, or here): compress, maybe decompress
-    and compare, maybe the frozen weights' NLL."""
+    and compare, maybe the frozen weights' NLL; saved to ``job.part`` if given."""
     from onlinezip import api
 
     config = config_from_dict(job.config)
@@ -420,7 +448,10 @@ def _run_job(job: _Job) -> tuple[dict, np.ndarray]:
         report["weights_bytes_float16"] = 2 * coder.learner.num_parameters
         if job.frozen and config.model.family != "cm":  # (cm's learner has no frozen pass)
             report["frozen_nll_bits"] = coder.frozen_bits(job.data)
-    return report, result.bits.astype(np.float32)
+    bits = result.bits.astype(np.float32)
+    if job.part is not None:
+        _save_part(job, report, bits)
+    return report, bits
 
 
 def run_one(data: bytes, preset: str, streams: int | None = None) -> tuple[dict, np.ndarray]:
@@ -510,12 +541,23 @@ def run(
         for part, data in (("separate_a", a), ("separate_b", b), ("joint", a + b)):
             jobs.append(_Job(f"joint/{part}", exp.joint_preset, joint_cfg.to_dict(), data,
                              exp.verify, False))  # fmt: skip
+    parts = out / "parts"
+    jobs = [
+        dataclasses.replace(j, part=str(parts / f"{j.key.replace('/', '--')}.npz")) for j in jobs
+    ]
+    results: dict[str, tuple[dict, np.ndarray]] = {}
+    for job in jobs:  # runs an earlier, stopped invocation finished: not run again
+        saved = _load_part(job)
+        if saved is not None:
+            results[job.key] = saved
+    todo = [j for j in jobs if j.key not in results]
     workers = exp.workers if workers is None else workers
-    workers = min(workers or engines.usable_cores(), len(jobs))
-    bars = _Progress(jobs, progress, shared=workers > 1)
-    jobs = [dataclasses.replace(j, progress=bars.queue) for j in jobs]
-    log(f"{exp.name}: {len(jobs)} runs on {workers} worker(s); corpus "
-        f"{exp.corpus.name} ({len(corpus):,} bytes)")  # fmt: skip
+    workers = max(1, min(workers or engines.usable_cores(), len(todo)))
+    bars = _Progress(todo, progress and bool(todo), shared=workers > 1)
+    todo = [dataclasses.replace(j, progress=bars.queue) for j in todo]
+    log(f"{exp.name}: {len(todo)} runs on {workers} worker(s); corpus "
+        f"{exp.corpus.name} ({len(corpus):,} bytes)"
+        + (f"; {len(results)} finished runs reused from {parts}" if results else ""))  # fmt: skip
 
     grid = prefix_grid(len(corpus))
     side: dict[str, Any] = {}
@@ -531,10 +573,9 @@ def run(
 
     thread = threading.Thread(target=measure, daemon=True)
     thread.start()
-    results: dict[str, tuple[dict, np.ndarray]] = {}
     try:
         with engines.make_engine(workers) as engine:
-            for job, (report, bits) in zip(jobs, engine.imap(_run_job, jobs), strict=True):
+            for job, (report, bits) in zip(todo, engine.imap(_run_job, todo), strict=True):
                 bars.finish(job.key)
                 results[job.key] = (report, bits)
                 if job.key.startswith("models/"):
@@ -575,11 +616,22 @@ def run(
         "wall_seconds": time.perf_counter() - clock,
         "workers": workers,
         "usable_cores": engines.usable_cores(),
+        "runs": len(todo),
+        "runs_reused": sorted(set(results) - {j.key for j in todo}),
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
         "cpu": _cpu_name(),
         "python": platform.python_version(),
     }
+    sessions_log = parts / "sessions.json"  # every invocation that ran (some of) the runs
+    sessions = json.loads(sessions_log.read_text()) if sessions_log.is_file() else []
+    keys = ("started_utc", "wall_seconds", "workers", "runs", "load_average_before",
+            "load_average_after")  # fmt: skip
+    this = {k: summary["machine"][k] for k in keys}
+    sessions = [*sessions, this] if todo or not sessions else sessions
+    parts.mkdir(parents=True, exist_ok=True)
+    sessions_log.write_text(json.dumps(sessions, indent=2) + "\n")
+    summary["machine"]["sessions"] = sessions
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     np.savez_compressed(out / "bits.npz", **arrays)
