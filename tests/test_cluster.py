@@ -112,7 +112,7 @@ def test_cluster_file_is_the_local_file_and_decodes(cluster, text, tmp_path):
         assert api.compress(data, CFG, segments=3, engine=engine) == local
         assert api.decompress(local, engine=engine) == data
         assert not engine.rejected
-    # the command line: --cluster with -T 3, and decoding there too, in other processes
+    # the command line (another process): --cluster with -T 3
     (tmp_path / "a.txt").write_bytes(data)
     cfg = tmp_path / "cfg.toml"
     cfg.write_text(
@@ -124,22 +124,19 @@ def test_cluster_file_is_the_local_file_and_decodes(cluster, text, tmp_path):
                    cwd=tmp_path)  # fmt: skip
     assert proc.returncode == 0, proc.stderr.decode()
     assert (tmp_path / "a.txt.oz").read_bytes() == local
-    proc = run_cli("-dc", "--cluster", cluster.address, "a.txt.oz", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr.decode()
-    assert proc.stdout == data
 
 
 def test_a_worker_in_another_environment_is_refused_and_its_segments_rerun(cluster, text):
     """A worker at another ISA level (its arithmetic differs, and its fingerprint says
     so): every result it returns is refused, and rerun on a worker of the file's
     environment. The file is the local one."""
-    data = text[:3000]  # 6 segments of 500 bytes
-    local = api.compress(data, CFG, segments=6)
+    data = text[:2000]  # 4 segments of 500 bytes
+    local = api.compress(data, CFG, segments=4)
     odd, odd_address = cluster.worker(ONLINEZIP_ISA="AVX")
     try:
         with DaskEngine(cluster.address) as engine:
             assert engine.workers == 3
-            assert api.compress(data, CFG, segments=6, engine=engine) == local
+            assert api.compress(data, CFG, segments=4, engine=engine) == local
             assert engine.rejected, "the AVX worker ran no segment: the test proves nothing"
             assert all(r.startswith(odd_address) for r in engine.rejected)
             assert all("isa AVX2 (file) vs AVX (worker)" in r for r in engine.rejected)

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -331,6 +332,13 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -350,8 +358,7 @@ def test_ctrl_c_ends_every_worker_and_leaves_nothing(tmp_path):
     while len(workers) < 2:  # both workers started (the resource tracker may be a third)
         assert proc.poll() is None and time.monotonic() < deadline, "no workers seen"
         time.sleep(0.2)
-        workers = [p for p in _children(proc.pid) if b"--multiprocessing-fork" in
-                   open(f"/proc/{p}/cmdline", "rb").read()]  # fmt: skip
+        workers = [p for p in _children(proc.pid) if b"--multiprocessing-fork" in _cmdline(p)]
     time.sleep(1.0)  # into the work
     everyone = _children(proc.pid)
     proc.send_signal(signal.SIGINT)

@@ -293,7 +293,7 @@ def _subcommand_parser() -> argparse.ArgumentParser:
         p.add_argument("--report", metavar="FILE.json", help="write the MDL report as JSON")
         p.add_argument("--follow-symlinks", action="store_true",
                        help="an output that is a symbolic link: write to its target")  # fmt: skip
-        p.add_argument("-T", "--threads", type=_threads, default=1, metavar="N",  # fmt: skip
+        p.add_argument("-T", "--threads", type=_threads, default=None, metavar="N",  # fmt: skip
                        help="N worker processes, in independent segments (0: every core)")
         p.add_argument("--cluster", metavar="ADDRESS",  # fmt: skip
                        help="code the segments on this Dask scheduler (tcp://host:8786)")
@@ -393,7 +393,7 @@ def _main_subcommand(argv: list[str]) -> int:
             args.direction, args.input, output, config=config, force=args.force,
             follow=args.follow_symlinks, quiet=args.quiet,
             ignore_environment=getattr(args, "ignore_environment", False),
-            threads=args.threads, cluster=args.cluster,
+            threads=_threads_for(args), cluster=args.cluster,
         )  # fmt: skip
         if args.report:
             _write_report(args.report, rep)
@@ -468,6 +468,13 @@ def _threads(value: str) -> int:
     if not 0 <= n <= MAX_SEGMENTS:
         raise argparse.ArgumentTypeError(f"-T takes 0..{MAX_SEGMENTS}, not {value!r}")
     return n
+
+
+def _threads_for(args: argparse.Namespace) -> int:
+    """-T as given; without it 1, or with --cluster 0 (as many as the cluster's workers)."""
+    if args.threads is not None:
+        return args.threads
+    return 0 if args.cluster else 1
 
 
 def _gzip_parser(prog: str) -> argparse.ArgumentParser:
@@ -566,7 +573,7 @@ def _main_gzip(argv: list[str], prog: str) -> int:
             output = inp[: -len(args.suffix)]
         else:
             raise Warned(f"{inp}: unknown suffix -- ignored")
-        threads = args.threads if args.threads is not None else (0 if args.cluster else 1)
+        threads = _threads_for(args)
         rep = _code(
             "compress" if mode == "compress" else "decompress", inp, output, config=cfg,
             force=args.force, follow=args.follow_symlinks, quiet=args.quiet,

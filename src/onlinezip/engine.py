@@ -36,10 +36,11 @@ loopback in seconds for tests, and nothing to run besides the scheduler and work
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import itertools
 import os
 import signal
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -110,11 +111,17 @@ class SerialEngine(Engine):
 
 def _init_worker() -> None:
     """In each spawned worker: leave Ctrl-C to the parent (which terminates the workers),
-    and die with the parent even if it is killed outright (Linux: PR_SET_PDEATHSIG)."""
+    and end when the parent is gone, even if it was killed outright (a watchdog thread:
+    PR_SET_PDEATHSIG would follow the parent *thread* that started the worker)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="onlinezip-parent-watch", daemon=True).start()
 
 
 class LocalEngine(Engine):
