@@ -69,7 +69,7 @@ class RunConfig:
     step_program: int = 1  # the learner's step (see onlinezip.learner): 1 runs the forward
     # pass again before the backward pass; 2 reuses the activations its prediction saved and
     # writes Adam out by hand (the same math, fewer ops: faster, with other bits)
-    min_segment_bytes: int = 1 << 18  # -T N: the input is cut into at most N independent
+    min_segment_bytes: int = 1 << 20  # -T N: the input is cut into at most N independent
     # segments (a fresh learner each) of at least this many bytes (see onlinezip.segments)
 
 

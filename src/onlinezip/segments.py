@@ -10,7 +10,7 @@ processes, a Dask cluster), in any order, with any number of workers, gives the 
 and decodes any file.
 
 How many: ``segment_count(n, N, min_segment_bytes)`` = N, fewer if a segment would hold
-less than ``run.min_segment_bytes`` (256 KiB by default): an input shorter than twice that
+less than ``run.min_segment_bytes`` (1 MiB by default): an input shorter than twice that
 stays one segment, written exactly as ``-T 1`` writes it. The parts are as equal as can
 be (``bounds``). The price: every segment starts cold (``benchmarks/results/scaling.md``).
 
