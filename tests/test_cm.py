@@ -180,8 +180,10 @@ def test_repeats_cost_almost_nothing():
     assert len(blob) < 2000 + 1000  # the three repeats: about 0.7 bits a byte (measured)
 
 
-def test_golden_cm_file_still_decodes():
-    blob = (GOLDEN / "sample.cm.oz").read_bytes()
+@pytest.mark.parametrize("name", ["sample.cm.oz", "sample.cm-all.oz", "sample.max.oz"])
+def test_golden_cm_files_still_decode(name):
+    """0.4's first cm file (CM_SMALL); every optional part (CM_ALL); the max preset."""
+    blob = (GOLDEN / name).read_bytes()
     assert api.decompress(blob) == (GOLDEN / "sample.txt").read_bytes()
 
 

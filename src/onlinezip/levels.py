@@ -15,7 +15,7 @@ LEVEL_PRESETS = {
     4: "default",
     5: "default",
     6: "default",
-    7: "max",
+    7: "cm",
     8: "max",
     9: "max",
 }
