@@ -90,19 +90,33 @@ def _hwm(pid: int) -> tuple[int, str] | None:
     return None
 
 
+def _cpu(pid: int) -> float | None:
+    """User + system CPU seconds of ``pid`` so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(cmd: list[str], stdin_path: Path | None, stdout_path: Path | None) -> dict:
-    """Run ``cmd``; wall seconds, and the peak RSS of each process of its tree."""
+    """Run ``cmd``; wall seconds, and the peak RSS and CPU seconds of each process of its
+    tree (sampled every 0.1 s: the last sample before a process ends)."""
     stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL  # noqa: SIM115
     stdout = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL  # noqa: SIM115
     before = load()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
     peaks: dict[int, tuple[int, str]] = {}
+    cpu: dict[int, float] = {}
     while proc.poll() is None:
         for pid in _tree(proc.pid):
             got = _hwm(pid)
             if got is not None and got[0] >= peaks.get(pid, (0, ""))[0]:
                 peaks[pid] = got
+            used = _cpu(pid)
+            if used is not None:
+                cpu[pid] = max(used, cpu.get(pid, 0.0))
         time.sleep(0.1)
     seconds = time.perf_counter() - start
     for f in (stdin, stdout):
@@ -114,8 +128,12 @@ def timed(cmd: list[str], stdin_path: Path | None, stdout_path: Path | None) -> 
         rss for pid, (rss, c) in peaks.items()
         if pid != proc.pid and "--multiprocessing-fork" in c and "resource_tracker" not in c
     ]  # fmt: skip
+    worker_cpu = [cpu.get(pid, 0.0) for pid, (_, c) in peaks.items()
+                  if pid != proc.pid and "--multiprocessing-fork" in c]  # fmt: skip
     parent = peaks.get(proc.pid, (0, ""))[0]
     return {"seconds": seconds, "parent_peak_rss_mib": parent / 2**20,
+            "parent_cpu_seconds": cpu.get(proc.pid, 0.0), "worker_cpu_seconds": worker_cpu,
+            "critical_path_cpu_seconds": cpu.get(proc.pid, 0.0) + max(worker_cpu, default=0.0),
             "worker_peak_rss_mib": [w / 2**20 for w in workers],
             "total_peak_rss_mib": (parent + sum(workers)) / 2**20,
             "load_before": before}  # fmt: skip
@@ -254,6 +272,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     parser.add_argument("--skip-cluster", action="store_true")
+    parser.add_argument("--local-only", action="store_true",
+                        help="only the command-line rounds, with CPU times: STEM-cpu.{json,md}")
+    parser.add_argument("--sweep", type=int, nargs="+", default=[4, 8, 16, 32],
+                        help="segment counts for the ratio table (1 and 2 come from -T 1, -T 2)")
     args = parser.parse_args()
     data = BIBLE.read_bytes()[: args.bytes]
     info = {**machine(), "load_at_start": load(), "input": f"bible.txt[:{len(data)}]",
@@ -269,13 +291,16 @@ def main() -> None:
         a = startup(work, args.preset)
         print(f"start-up a = {a:.2f} s", flush=True)
         local, files = local_runs(inp, work, args.preset, args.runs)
+    if args.local_only:
+        write_results(args.out, "scaling-cpu", info, local, cpu_markdown(info, local, a))
+        return
     med = {}
     for threads in (1, 2):
         mine = [r for r in local if r["threads"] == threads]
         med[threads] = {way: statistics.median(r[way]["seconds"] for r in mine)
                         for way in ("compress", "decompress")}  # fmt: skip
     cluster = [] if args.skip_cluster else cluster_runs(data, args.preset, files[2])
-    sweep = ratio_sweep(data, args.preset, [4, 8, 16, 32])
+    sweep = ratio_sweep(data, args.preset, args.sweep)
     size = {1: len(files[1]), 2: len(files[2])} | {r["segments"]: r["oz_bytes"] for r in sweep}
     n = len(data)
     c = (med[1]["compress"] - a) / n
@@ -298,6 +323,49 @@ def main() -> None:
             "sizes": size, "model": model, "predicted_t2_seconds": predicted_t2,
             "model_tables": tables}  # fmt: skip
     write_results(args.out, "scaling", info, [rows], markdown(info, rows, n))
+
+
+def cpu_markdown(info: dict, local: list[dict], a: float) -> str:
+    """Wall time, and CPU time per process: on a loaded machine the wall time of -T 2 says
+    little; the CPU critical path (parent + the busiest worker) is what an idle machine
+    with a core per worker would take, less the time spent waiting (reads, writes)."""
+    lines = [
+        f"# -T 1 against -T 2: wall and CPU time ({info['input']}, preset {info['preset']})",
+        "",
+        f"Machine: {info['cpu']}, {info['usable_cores']} usable cores, {info['date']}. "
+        f"Load at start: {info['load_at_start']['loadavg_1min']}; busy processes: "
+        f"{info['load_at_start']['busy_processes'] or 'none'}. Start-up of one process "
+        f"(the whole command on 4 KB): {a:.2f} s.",
+        "",
+        "CPU seconds are user + system of each process (sampled every 0.1 s from /proc); the "
+        "critical path is the parent's CPU plus the busiest worker's: the wall time on an "
+        "idle machine with a core per worker, less time spent waiting. An estimate, not a "
+        "measured wall time.",
+        "",
+        "| -T | way | round | wall s | load before | CPU s: parent, workers | critical path s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in local:
+        for way in ("compress", "decompress"):
+            r = row[way]
+            workers = ", ".join(f"{w:.1f}" for w in r["worker_cpu_seconds"]) or "-"
+            lines.append(
+                f"| {row['threads']} | {way} | {row['round']} | {r['seconds']:.1f} | "
+                f"{r['load_before']['loadavg_1min']} | {r['parent_cpu_seconds']:.1f}, "
+                f"{workers} | {r['critical_path_cpu_seconds']:.1f} |"
+            )
+    lines.append("")
+    for way in ("compress", "decompress"):
+        path = {t: statistics.median(r[way]["critical_path_cpu_seconds"] for r in local
+                                     if r["threads"] == t) for t in (1, 2)}  # fmt: skip
+        wall = {t: statistics.median(r[way]["seconds"] for r in local if r["threads"] == t)
+                for t in (1, 2)}  # fmt: skip
+        lines.append(
+            f"- {way}: critical path -T 1 {path[1]:.1f} s, -T 2 {path[2]:.1f} s: "
+            f"x{path[1] / path[2]:.2f}; wall x{wall[1] / wall[2]:.2f} (medians)."
+        )
+    lines.append("")
+    return "\n".join(lines)
 
 
 def _mib(values: list[float]) -> str:
@@ -334,17 +402,26 @@ def markdown(info: dict, r: dict, n: int) -> str:
         "",
         "Every run (load = 1-min load average just before it):",
         "",
-        "| -T | round | compress s | decompress s | load | peak RSS MiB: parent, workers (total) |",
-        "|---|---|---|---|---|---|",
+        "| -T | round | compress s | decompress s | load | CPU critical path s: compress, "
+        "decompress | peak RSS MiB: parent, workers (total) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in r["local"]:
-        comp = row["compress"]
+        comp, dec = row["compress"], row["decompress"]
         lines.append(
             f"| {row['threads']} | {row['round']} | {comp['seconds']:.1f} | "
-            f"{row['decompress']['seconds']:.1f} | {comp['load_before']['loadavg_1min']} | "
+            f"{dec['seconds']:.1f} | {comp['load_before']['loadavg_1min']} | "
+            f"{comp.get('critical_path_cpu_seconds', float('nan')):.1f}, "
+            f"{dec.get('critical_path_cpu_seconds', float('nan')):.1f} | "
             f"{comp['parent_peak_rss_mib']:.0f}, {_mib(comp['worker_peak_rss_mib'])} "
             f"({comp['total_peak_rss_mib']:.0f}) |"
         )
+    lines += [
+        "",
+        "(CPU critical path: user + system seconds of the parent plus the busiest worker, "
+        "sampled from /proc: what the run would take on an idle machine with a core per "
+        "worker, less time spent waiting; an estimate, for runs the load disturbed.)",
+    ]
     if r["cluster"]:
         one, two = r["cluster"]
         lines += [
