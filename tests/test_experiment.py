@@ -134,7 +134,7 @@ def test_a_prefix_coded_alone_costs_the_running_sum(smoke):
 
 
 def test_crossovers_are_consistent_with_the_curves(smoke):
-    _, _, summary, bits = smoke
+    _, out, summary, bits = smoke
     found = experiment.crossovers(summary, bits)
     curves = experiment.description_lengths(summary, bits)
     for label, row in found["vs_codecs"].items():
@@ -146,6 +146,10 @@ def test_crossovers_are_consistent_with_the_curves(smoke):
             assert cell["below_at_end"] == end_below
             assert (cell["below_from"] is not None) <= end_below
     assert set(found["vs_smaller"]) == {"lstm-128", "transformer-64"}
+    compact = dict(np.load(out / "curves.npz"))  # what the notebook reads: the same lengths
+    for name, c in experiment.description_lengths(summary, compact).items():
+        np.testing.assert_allclose(c["bytes"], curves[name]["bytes"], rtol=1e-9)
+    assert json.loads((out / "crossover.json").read_text()) == json.loads(json.dumps(found))
     assert found["dependency_bytes"] > 10_000_000  # the libraries dwarf the source
     assert experiment.format_crossovers(found)
 

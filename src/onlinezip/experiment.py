@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from onlinezip import container
 from onlinezip import engine as engines
 from onlinezip.config import Config, config_from_dict, load_preset
 from onlinezip.errors import OnlinezipError
@@ -635,9 +636,8 @@ def run(
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     np.savez_compressed(out / "bits.npz", **arrays)
-    if exp.codecs:
-        found = crossovers(summary, arrays)
-        (out / "crossover.json").write_text(json.dumps(found, indent=2) + "\n")
+    found = write_derived(out, summary, arrays)
+    if found:
         for line in format_crossovers(found):
             log(line)
     log(
@@ -682,21 +682,80 @@ def _joint_summary(exp, results, arrays, len_a: int) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the crossover
 
 
-def description_lengths(summary: dict, bits: dict, extra_code: int = 0) -> dict[str, Any]:
+CURVE_PER_DECADE = 64  # points per factor of ten of the compact curves (curves.npz)
+PASSAGE_BYTES = 1024  # raw per-byte code lengths kept for the notebook's shaded passage
+
+
+def compact_curves(summary: dict, bits: dict) -> dict[str, np.ndarray]:
+    """What the notebook needs of ``bits.npz``, in kilobytes rather than megabytes: each
+    model's running sum of code lengths at log-spaced positions (the grid's included),
+    and the raw code lengths of one passage from the middle of its run."""
+    grid = np.array(summary["grid"], np.int64)
+    out: dict[str, np.ndarray] = {}
+    for label in summary["models"]:
+        b = np.asarray(bits[f"models/{label}"], np.float64)
+        n = len(b)
+        count = int(np.log10(max(n, 2)) * CURVE_PER_DECADE) + 2
+        dense = np.unique(np.round(np.geomspace(1, n, count)).astype(np.int64))
+        pos = np.union1d(np.union1d(dense, grid[grid <= n]), [n]).astype(np.int64)
+        out[f"pos/{label}"] = pos
+        out[f"cum/{label}"] = np.cumsum(b)[pos - 1]
+        start = max(0, min(n // 2, n - PASSAGE_BYTES))
+        out[f"passage/{label}"] = b[start : start + PASSAGE_BYTES].astype(np.float32)
+        out[f"passage_start/{label}"] = np.array(start, np.int64)
+    return out
+
+
+def cumulative(data: dict, label: str) -> tuple[np.ndarray, np.ndarray]:
+    """(positions n, bits spent on the first n bytes) of a model, from the full per-byte
+    code lengths (``bits.npz``) or from the compact curves (``curves.npz``)."""
+    if f"cum/{label}" in data:
+        return np.asarray(data[f"pos/{label}"]), np.asarray(data[f"cum/{label}"], np.float64)
+    b = np.asarray(data[f"models/{label}"], np.float64)
+    return np.arange(1, len(b) + 1), np.cumsum(b)
+
+
+def cum_at(data: dict, label: str, ns: np.ndarray) -> np.ndarray:
+    pos, cum = cumulative(data, label)
+    i = np.searchsorted(pos, ns)
+    if np.any(i >= len(pos)) or np.any(pos[np.minimum(i, len(pos) - 1)] != ns):
+        raise OnlinezipError(f"the curve of {label} does not hold every asked position")
+    return cum[i]
+
+
+def overhead_at(rep: dict, ns: np.ndarray) -> np.ndarray:
+    """Container bytes besides the payload (header, frames, end record) of a file holding
+    the first ``ns`` bytes of a model's run: the run's own, less the frames a shorter
+    input does not have (one frame per ``run.chunk_bytes``)."""
+    chunk = rep["config"]["run"]["chunk_bytes"]
+    frames_full = -(-rep["original_bytes"] // chunk)
+    frames = -(-np.asarray(ns, np.int64) // chunk)
+    return rep["header_bytes"] - (frames_full - frames) * container.CODED_FRAME_BYTES
+
+
+def description_lengths(summary: dict, data: dict, extra_code: int = 0) -> dict[str, Any]:
     """Description length (bytes) of every prefix on the grid, for every compressor that
-    reached it: learned models from their running sums, codecs from their runs."""
+    reached it: learned models from their running sums (``data``: bits.npz or curves.npz),
+    codecs from their runs."""
     grid = np.array(summary["grid"], np.int64)
     curves: dict[str, Any] = {}
     for label, rep in summary["models"].items():
-        b = np.asarray(bits[f"models/{label}"], np.float64)
-        cum = np.cumsum(b)
-        reach = grid[grid <= len(b)]
-        fixed = rep["code_bytes"] + rep["header_bytes"] + extra_code
-        curves[label] = {"n": reach, "bytes": fixed + cum[reach - 1] / 8, "learned": True}
+        reach = grid[grid <= rep["original_bytes"]]
+        fixed = rep["code_bytes"] + overhead_at(rep, reach) + extra_code
+        curves[label] = {"n": reach, "bytes": fixed + cum_at(data, label, reach) / 8,
+                         "learned": True}  # fmt: skip
     for name, c in summary.get("classical", {}).items():
         curves[name] = {"n": grid, "bytes": c["code_bytes"] + np.array(c["sizes"], np.float64),
                         "learned": False}  # fmt: skip
     return curves
+
+
+def write_derived(out: Path, summary: dict, bits: dict) -> dict[str, Any]:
+    """``crossover.json`` and ``curves.npz`` from the results (``--analyse`` redoes them)."""
+    np.savez_compressed(out / "curves.npz", **compact_curves(summary, bits))
+    found = crossovers(summary, bits) if summary.get("classical") else {}
+    (out / "crossover.json").write_text(json.dumps(found, indent=2) + "\n")
+    return found
 
 
 def _crossing(n: np.ndarray, d: np.ndarray) -> dict[str, Any]:
@@ -753,9 +812,10 @@ def crossovers(summary: dict, bits: dict) -> dict[str, Any]:
         ordered = sorted(labels, key=lambda k: models[k]["num_parameters"])
         for small, big in zip(ordered, ordered[1:], strict=False):
             n = min(len(bits[f"models/{small}"]), len(bits[f"models/{big}"]))
+            at = np.arange(1, n + 1)
             cum = {}
             for k in (small, big):
-                fixed = models[k]["code_bytes"] + models[k]["header_bytes"]
+                fixed = models[k]["code_bytes"] + overhead_at(models[k], at)
                 cum[k] = fixed + np.cumsum(np.asarray(bits[f"models/{k}"][:n], np.float64)) / 8
             d = cum[big] - cum[small]
             below = d < 0
@@ -795,7 +855,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m onlinezip.experiment", description="run an experiment (configs/experiments)"
     )
-    parser.add_argument("config", metavar="EXPERIMENT.toml")
+    parser.add_argument("config", metavar="EXPERIMENT.toml", nargs="?")
+    parser.add_argument("--analyse", metavar="DIR",
+                        help="only redo crossover.json and curves.npz from DIR")  # fmt: skip
     parser.add_argument("--out", help="results folder (default: results/NAME)")
     parser.add_argument(
         "-j",
@@ -806,6 +868,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
+    if args.analyse:
+        return _analyse(Path(args.analyse))
+    if args.config is None:
+        parser.error("name an experiment config, or --analyse DIR")
     try:
         exp = load_experiment(args.config)
         out = Path(args.out or f"results/{exp.name}")
@@ -818,6 +884,19 @@ def main(argv: list[str] | None = None) -> int:
         print("onlinezip experiment: interrupted", file=sys.stderr)
         return 130
     print(f"results in {out}/ (summary.json, bits.npz, crossover.json)", file=sys.stderr)
+    return 0
+
+
+def _analyse(out: Path) -> int:
+    try:
+        summary = json.loads((out / "summary.json").read_text())
+        with np.load(out / "bits.npz") as bits:
+            found = write_derived(out, summary, dict(bits))
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"onlinezip experiment: cannot analyse {str(out)!r}: {exc}", file=sys.stderr)
+        return 1
+    for line in format_crossovers(found) if found else []:
+        print(line, file=sys.stderr)
     return 0
 
 
