@@ -131,7 +131,7 @@ def load_experiment(path: str | Path) -> ExperimentConfig:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise OnlinezipError(f"cannot read experiment config {str(path)!r}: {exc}") from None
+        raise OnlinezipError(f"cannot read experiment {str(path)!r}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise OnlinezipError(f"experiment config {str(path)!r}: {exc}") from None
     try:
