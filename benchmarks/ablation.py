@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,17 +30,17 @@ DEFAULT_FILES = [
 # (name, what it takes out, [cm] overrides)
 VARIANTS = [
     ("full", "the preset as it is", {}),
-    ("-indirect", "state maps (a second input per context)", {"indirect": 0}),
-    ("-ways", "two-way buckets (one row per slot)", {"ways": 1}),
-    ("-apm3", "the order-2 APM", {"apm": 2}),
-    ("-apms", "every APM stage", {"apm": 0}),
-    ("-known", "the mixer chosen by how many contexts are known", {"known_mixer": 0}),
-    ("-records", "the record detector and its contexts", {"column": 0}),
-    ("-words", "word contexts", {"word": 0}),
-    ("-sparse", "sparse contexts", {"sparse": 0}),
-    ("-match", "the match model (and the records that read its history)",
+    ("no-indirect", "state maps (a second input per context)", {"indirect": 0}),
+    ("no-ways", "two-way buckets (one row per slot)", {"ways": 1}),
+    ("no-apm3", "the order-2 APM", {"apm": 2}),
+    ("no-apms", "every APM stage", {"apm": 0}),
+    ("no-known", "the mixer chosen by how many contexts are known", {"known_mixer": 0}),
+    ("no-records", "the record detector and its contexts", {"column": 0}),
+    ("no-words", "word contexts", {"word": 0}),
+    ("no-sparse", "sparse contexts", {"sparse": 0}),
+    ("no-match", "the match model (and the records that read its history)",
      {"match_min": 0, "column": 0}),
-    ("-order6", "the order-6 context", "orders-6"),
+    ("no-order6", "the order-6 context", "orders-6"),
 ]  # fmt: skip
 
 
@@ -77,6 +78,8 @@ def main(argv=None) -> int:
     from onlinezip.config import load_preset
 
     base = load_preset(args.preset)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     rows = []
     for name, what, overrides in VARIANTS:
         if args.only and name not in args.only:
@@ -86,10 +89,10 @@ def main(argv=None) -> int:
         rows.append({"variant": name, "takes_out": what, "results": results})
         cells = " ".join(f"{r['bpb']:.4f}" for r in results)
         print(f"{name:10s} {cells}", file=sys.stderr, flush=True)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "ablation.json").write_text(json.dumps({"preset": args.preset, "rows": rows}, indent=1))
-    (out / "ablation.md").write_text(render(args.preset, rows))
+        # written after every variant: a long run stopped early keeps what it measured
+        meta = {"preset": args.preset, "machine_load": os.getloadavg(), "rows": rows}
+        (out / "ablation.json").write_text(json.dumps(meta, indent=1))
+        (out / "ablation.md").write_text(render(args.preset, rows))
     return 0
 
 

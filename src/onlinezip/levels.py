@@ -1,11 +1,12 @@
 """``-1`` .. ``-9``: compression levels, from fastest to best, as bundled presets.
 
-One table, to change as presets come and go. Measured on alice29.txt (README, "alice29
-every preset", benchmarks/results/results.md): fast 80 KB/s at 2.275 bits/byte,
-default 60 KB/s at 2.036, max 13 KB/s at 1.991. The other presets are slower *and*
-worse there (tiny 42 KB/s 2.854, small 24 KB/s 2.687, base 11 KB/s 2.592, rae 5 KB/s
-2.813: they exist for the model-size experiment and Rae's setup), so no level names
-them. With no level, the default preset is used, as ``-6``: gzip's default level.
+One table, to change as presets come and go. Measured on alice29.txt: fast 80 KB/s at
+2.275 bits/byte, default 60 KB/s at 2.036 (0.3.0, benchmarks/results/results.md); the
+context mixer (0.4.0-dev, benchmarks/results/cm-0.5/small-files): cm (2 streams) 4.9 KB/s
+at 1.953, max (1 stream) 3.9 KB/s at 1.946. The other presets are slower *and* worse
+there (tiny 42 KB/s 2.854, small 24 KB/s 2.687, base 11 KB/s 2.592, rae 5 KB/s 2.813:
+they exist for the model-size experiment and Rae's setup), so no level names them. With
+no level, the default preset is used, as ``-6``: gzip's default level.
 """
 
 LEVEL_PRESETS = {
