@@ -187,7 +187,8 @@ def test_golden_cm_files_still_decode(name):
     assert api.decompress(blob) == (GOLDEN / "sample.txt").read_bytes()
 
 
-def test_same_file_on_one_core_in_another_process(tmp_path, alice_slice):
+@pytest.mark.parametrize("name", ["CM_SMALL", "CM_ALL"])
+def test_same_file_on_one_core_in_another_process(tmp_path, alice_slice, name):
     """Integer arithmetic: the bytes do not depend on the process or the cores."""
     import os
     import subprocess
@@ -195,9 +196,9 @@ def test_same_file_on_one_core_in_another_process(tmp_path, alice_slice):
 
     (tmp_path / "in.txt").write_bytes(alice_slice)
     code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); from test_cm import CM_SMALL; "
+        "import sys; sys.path.insert(0, sys.argv[1]); import test_cm; "
         "from onlinezip import api; d = open(sys.argv[2], 'rb').read(); "
-        "open(sys.argv[3], 'wb').write(api.compress(d, CM_SMALL))"
+        f"open(sys.argv[3], 'wb').write(api.compress(d, test_cm.{name}))"
     )
     here = os.path.dirname(__file__)
     out = tmp_path / "one-core.oz"
@@ -205,4 +206,4 @@ def test_same_file_on_one_core_in_another_process(tmp_path, alice_slice):
     if hasattr(os, "sched_setaffinity"):
         cmd = ["taskset", "-c", "0", *cmd]
     subprocess.run(cmd, check=True, timeout=300)
-    assert out.read_bytes() == api.compress(alice_slice, CM_SMALL)
+    assert out.read_bytes() == api.compress(alice_slice, globals()[name])

@@ -49,9 +49,7 @@ class Predictor:
             "final": mixer.init(tree.NODES, len(self.sets) + 1, 1.0 / len(self.sets)),
             "apm1": apm.init(tree.NODES),
             "apm2": apm.init(tree.NODES * 256),
-            "apm3": apm.init(2**APM3_BITS if c.apm == 3 else 1),
             "match_conf": jnp.full((match.BUCKETS * 8,), counters.FRESH, jnp.uint32),
-            "smap": statemap.init(self.contexts if c.indirect else 1),
             "window": jnp.zeros((b, contexts.WINDOW), jnp.int32),
             "words": jnp.zeros((b, 2), jnp.uint32),
             "record": jnp.ones((b,), jnp.int32),
@@ -68,6 +66,10 @@ class Predictor:
             }
         if c.column == 2:
             state |= records.init(b)
+        if c.indirect:
+            state["smap"] = statemap.init(self.contexts)
+        if c.apm == 3:
+            state["apm3"] = apm.init(2**APM3_BITS)
         return state
 
     def predict(self, s: dict[str, Any]) -> tuple[dict[str, Any], jax.Array]:
@@ -91,11 +93,11 @@ class Predictor:
         known_BCN = counters.count(node_BCN) > 0
         x_BCN = jnp.where(known_BCN, stretch(counters.probability(node_BCN)), 0)
         parts = [jnp.moveaxis(x_BCN, 1, 2)]
+        extra = {}  # what the optional parts' updates need
         if c.indirect:
             xi_BCN, sidx_BCN = statemap.lookup(s["smap"], node_BCN)
             parts.append(jnp.moveaxis(xi_BCN, 1, 2))
-        else:
-            sidx_BCN = jnp.zeros((self.streams, 1, tree.NODES), jnp.int32)
+            extra["sidx"] = jnp.moveaxis(sidx_BCN, 1, 2)
         if c.match_min:
             byte_B, len_B = s["next"], s["len"]
         else:
@@ -115,8 +117,6 @@ class Predictor:
         logit_BN, p_BN = mixer.predict(s["final"], xf_BNK, node_BN)
         p1_BN, a1_BN = apm.refine(s["apm1"], p_BN, node_BN)
         p2_BN, a2_BN = apm.refine(s["apm2"], p_BN, node_BN + tree.NODES * s["window"][:, -1:])
-        ctx3_BN = _order2_context(s["window"], node_BN)
-        p3_BN, a3_BN = apm.refine(s["apm3"], p_BN, ctx3_BN if c.apm == 3 else 0 * node_BN)
         if c.apm == 0:
             out_BN = p_BN
         elif c.apm == 1:
@@ -124,13 +124,14 @@ class Predictor:
         elif c.apm == 2:
             out_BN = (2 * p_BN + 3 * p1_BN + 3 * p2_BN) >> 3
         else:
+            p3_BN, extra["a3"] = apm.refine(s["apm3"], p_BN, _order2_context(s["window"], node_BN))
             out_BN = (p_BN + p1_BN + p2_BN + p3_BN) >> 2
         out_BN = jnp.clip(out_BN, 1, 4095)
         saved = {
             "index": index_BCS, "check": check_BCS, "x": x_BNI,
             "sels": jnp.stack(sels, axis=2), "p1": jnp.stack([p for _, p in outs], axis=2),
-            "xf": xf_BNK, "pf": p_BN, "a1": a1_BN, "a2": a2_BN, "a3": a3_BN,
-            "expect": expect_BN, "mindex": mindex_BN, "sidx": jnp.moveaxis(sidx_BCN, 1, 2),
+            "xf": xf_BNK, "pf": p_BN, "a1": a1_BN, "a2": a2_BN,
+            "expect": expect_BN, "mindex": mindex_BN, **extra,
         }  # fmt: skip
         return saved, tree.byte_probs(out_BN)
 
