@@ -32,7 +32,7 @@ VARIANTS = [
     ("full", "the preset as it is", {}),
     ("no-indirect", "state maps (a second input per context)", {"indirect": 0}),
     ("no-ways", "two-way buckets (one row per slot)", {"ways": 1}),
-    ("no-apm3", "the order-2 APM", {"apm": 2}),
+    ("no-apm2", "the APM by the last byte (one stage left)", {"apm": 1}),
     ("no-apms", "every APM stage", {"apm": 0}),
     ("no-known", "the mixer chosen by how many contexts are known", {"known_mixer": 0}),
     ("no-records", "the record detector and its contexts", {"column": 0}),
