@@ -5,7 +5,7 @@ import pytest
 
 import onlinezip
 from conftest import GOLDEN
-from onlinezip import api, container
+from onlinezip import api, container, runtime
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +38,31 @@ def test_other_environment_is_refused_naming_the_difference(blob, alice_slice):
         onlinezip.decompress(other)
     # The override is risky but never silent: the checksum still guards the bytes.
     assert onlinezip.decompress(other, ignore_environment=True) == alice_slice[:800]
+
+
+def test_a_float_model_file_from_another_cpu_is_refused_before_decoding(blob, alice_slice):
+    """The float models' bits depend on the CPU model (an Intel and an AMD CPU at the same
+    ISA cap disagreed), so a file made on another CPU model is refused up front."""
+    header, _, _ = container.parse(blob)
+    assert header.environment["cpu"] == runtime.cpu_model()
+    other = _repack(blob, environment={**header.environment, "cpu": "OtherVendor 1/2"})
+    with pytest.raises(onlinezip.OnlinezipError, match=r"cpu OtherVendor 1/2 \(file\) vs"):
+        onlinezip.decompress(other)
+    assert onlinezip.decompress(other, ignore_environment=True) == alice_slice[:800]
+    # files of 0.3 record no CPU: decoded, their checksums guarding the bytes
+    older = {k: v for k, v in header.environment.items() if k != "cpu"}
+    assert onlinezip.decompress(_repack(blob, environment=older)) == alice_slice[:800]
+
+
+def test_a_cm_file_from_another_cpu_decodes():
+    """The cm family's arithmetic is integer: its files decode on any x86-64 CPU."""
+    data = b"context mixing is integer arithmetic. " * 8
+    cm = {"orders": [1, 2], "table_bits": 12}
+    cfg = onlinezip.Config().replace(model={"family": "cm"}, cm=cm)
+    blob = onlinezip.compress(data, cfg)
+    header, _, _ = container.parse(blob)
+    other = _repack(blob, environment={**header.environment, "cpu": "OtherVendor 1/2"})
+    assert onlinezip.decompress(other) == data
 
 
 def test_checksum_mismatch_after_decoding_is_an_error(blob):
@@ -99,14 +124,16 @@ def test_edge_case_roundtrip_through_api(tiny, data):
 def test_a_config_that_0_2_0_knew_is_written_as_0_2_0_wrote_it():
     """Keys added since (``run.step_program``) stay out of the header at their default:
     re-encoding the golden format-2 sample under its own header's config gives that
-    file's metadata, payloads and end record byte for byte (made by 0.2.0, on another
-    machine); only the format-3 framing around them differs (a flag, kind bytes)."""
+    file's config, payloads and end record (made by 0.2.0, on another machine); its
+    environment gains only the CPU model (recorded since 0.4), and the format-3 framing
+    around them differs (a flag, kind bytes)."""
     golden = (GOLDEN / "sample.v2.oz").read_bytes()
     header, summary, frames = container.parse(golden)
     assert header.config.run.step_program == 1
     again = api.compress((GOLDEN / "sample.txt").read_bytes(), header.config)
     assert container.Reader(io.BytesIO(again)).version == 3
-    assert container.parse(again) == (header, summary, frames)
-    v2_head = golden[: container.header_size(golden)]
-    v3_head = again[: container.header_size(again)]
-    assert v3_head[12:-4] == v2_head[12:-4]  # streams, meta length, the deflated meta
+    new_header, new_summary, new_frames = container.parse(again)
+    assert (new_summary, new_frames) == (summary, frames)
+    assert new_header.environment.pop("cpu") == runtime.cpu_model()
+    assert new_header == header
+    assert container.parse(container.pack(new_header, frames, summary))[0] == header

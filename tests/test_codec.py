@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from onlinezip import codec
+from onlinezip import codec, runtime
 from onlinezip.codec import StreamLayout, effective_streams
 
 
@@ -103,16 +103,25 @@ def test_step_program_2_carries_its_saved_pass_across_chunks(tiny, family, alice
     assert len(enc.payloads) == 3
 
 
+# A transformer's float bits depend on the CPU model (runtime.cpu_model); an LSTM's
+# did not differ between these two.
+PROGRAM_2_BITS = {"AuthenticAMD 26/2": 960.725, "GenuineIntel 6/167": 960.726}
+
+
 @pytest.mark.parametrize(
     "config,payload_bytes,nll_bits",
     [
         ("tiny", 124, 973.944),  # step program 1 (an LSTM)
-        ("program_2", 124, 960.725),  # step program 2 (a transformer)
+        ("program_2", 124, PROGRAM_2_BITS),  # step program 2 (a transformer)
     ],
 )
 def test_exact_bits_for_a_tiny_seeded_input(request, config, payload_bytes, nll_bits):
     """Pins the numerics of each step program: any change to the model, learner or coder
     shows up here."""
+    if isinstance(nll_bits, dict):
+        if runtime.cpu_model() not in nll_bits:
+            pytest.skip(f"no pinned figure for the CPU {runtime.cpu_model()}: add one")
+        nll_bits = nll_bits[runtime.cpu_model()]
     cfg = request.getfixturevalue(config)
     enc = codec.encode(b"onlinezip: send the training code, not the weights. " * 4, cfg)
     assert len(enc.payloads[0]) == payload_bytes

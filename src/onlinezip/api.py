@@ -263,7 +263,7 @@ def decompress_stream(
     if header.model:  # a stored-only file needs no model, and no JAX
         codec = _load_codec()
         if not ignore_environment:
-            runtime.check_fingerprint(header.environment)
+            runtime.check_fingerprint(header.environment, header.config.model.family)
         coder = codec.Codec(header.config, header.streams, progress)
     sha, crc = hashlib.sha256(), 0
     for index, frame in enumerate(reader.frames()):

@@ -432,7 +432,8 @@ Inputs are NEVER deleted or modified: -k/--keep is accepted and is always in eff
                      (without it such an output is refused, never replaced)
       --report FILE  write the MDL report as JSON (one input only)
       --ignore-environment  decode a file made with other library versions or another
-                     CPU level (RISKY: it may fail its checksum; then nothing is written)
+                     CPU model or level (RISKY: it may fail its checksum; then nothing
+                     is written)
   -T, --threads N    N worker processes (0: every usable core); compressing, the input
                      is cut into up to N independent segments (each >= run.min_segment_bytes)
       --cluster ADDRESS  code the segments on a Dask scheduler (tcp://host:8786); with

@@ -237,17 +237,52 @@ def fingerprint() -> dict[str, str]:
         "machine": platform.machine(),
         "isa": ISA,
         "threads": "1",
+        "cpu": cpu_model(),
     }
 
 
-def check_fingerprint(recorded: dict[str, str]) -> None:
-    """Refuse, naming every difference, when this process cannot replay the file exactly."""
-    here = fingerprint()
-    diffs = [
+def cpu_model() -> str:
+    """The CPU's vendor, family and model ("GenuineIntel 6/167"), or "unknown".
+
+    The float models' arithmetic depends on more than the ISA cap: a Transformer's step
+    gave other bits on an Intel Xeon (6/167) than on an AMD EPYC (26/2), both capped at
+    AVX2 (kernels picked by the CPU's own features and caches, beneath XLA's flags). So
+    a file records its CPU, and a float model's file is refused on another one."""
+    fields: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if not line.strip():
+                    break  # the first processor is enough
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
+    except OSError:
+        return "unknown"
+    if "vendor_id" not in fields:
+        return "unknown"
+    return f"{fields['vendor_id']} {fields.get('cpu family', '?')}/{fields.get('model', '?')}"
+
+
+def environment_differences(
+    recorded: dict[str, str], here: dict[str, str], family: str
+) -> list[str]:
+    """What differs between a file's fingerprint and another, as "key a (file) vs b
+    (here)". The CPU model counts only for float models (the cm family's arithmetic is
+    integer: the same bits on every x86-64 CPU) and only where the file records it (files
+    of 0.3 do not; their checksums still catch a CPU that replays them differently)."""
+    keys = set(recorded) | set(here)
+    if family == "cm" or "cpu" not in recorded:
+        keys.discard("cpu")
+    return [
         f"{key} {recorded.get(key, '?')} (file) vs {here.get(key, '?')} (here)"
-        for key in sorted(set(recorded) | set(here))
+        for key in sorted(keys)
         if recorded.get(key) != here.get(key)
     ]
+
+
+def check_fingerprint(recorded: dict[str, str], family: str) -> None:
+    """Refuse, naming every difference, when this process cannot replay the file exactly."""
+    diffs = environment_differences(recorded, fingerprint(), family)
     if diffs:
         raise OnlinezipError(
             "this file was made in another environment and may not decode exactly: "

@@ -52,14 +52,11 @@ def bounds(length: int, count: int) -> list[int]:
     return [length * i // count for i in range(count + 1)]
 
 
-def differences(recorded: dict[str, str], here: dict[str, str]) -> str | None:
-    """None if two fingerprints agree, else what differs (as ``runtime.check_fingerprint``)."""
-    diffs = [
-        f"{key} {recorded.get(key, '?')} (file) vs {here.get(key, '?')} (worker)"
-        for key in sorted(set(recorded) | set(here))
-        if recorded.get(key) != here.get(key)
-    ]
-    return "; ".join(diffs) if diffs else None
+def differences(recorded: dict[str, str], here: dict[str, str], family: str) -> str | None:
+    """None if two fingerprints agree for a model of ``family``, else what differs (as
+    ``runtime.check_fingerprint``)."""
+    diffs = runtime.environment_differences(recorded, here, family)
+    return "; ".join(diffs).replace("(here)", "(worker)") if diffs else None
 
 
 # --------------------------------------------------------------------------- in the workers
@@ -163,9 +160,9 @@ def decode_segment(job: DecodeJob) -> DecodedSegment:
 # --------------------------------------------------------------------------- in the caller
 
 
-def _fingerprint_check(expected: dict[str, str]):
+def _fingerprint_check(expected: dict[str, str], family: str):
     def check(result) -> str | None:
-        diff = differences(expected, result.fingerprint)
+        diff = differences(expected, result.fingerprint, family)
         return None if diff is None else f"the worker's environment is not the file's: {diff}"
 
     return check
@@ -183,11 +180,10 @@ def compress(
     parts = [data[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
     jobs = [EncodeJob(cfg, part, bits_out is not None) for part in parts]
     fingerprint = runtime.fingerprint()
+    check = _fingerprint_check(fingerprint, cfg.model.family)
     results: list[EncodedSegment] = []
     done, bits_so_far = 0, 0.0
-    for part, result in zip(parts, engine.imap(encode_segment, jobs,
-                                               check=_fingerprint_check(fingerprint)),
-                            strict=True):  # fmt: skip
+    for part, result in zip(parts, engine.imap(encode_segment, jobs, check=check), strict=True):
         if result.length != len(part) or result.data_crc32 != zlib.crc32(part):
             raise OnlinezipError("a worker returned a segment of other bytes than it was sent")
         results.append(result)
@@ -227,8 +223,8 @@ def decompress(
     check = None
     if not ignore_environment:
         if not getattr(engine, "remote", False):  # the workers are this installation
-            runtime.check_fingerprint(header.environment)
-        check = _fingerprint_check(header.environment)
+            runtime.check_fingerprint(header.environment, header.config.model.family)
+        check = _fingerprint_check(header.environment, header.config.model.family)
     want_bits = bits_out is not None
     jobs = (
         DecodeJob(header.config, seg.streams, frames, want_bits)
