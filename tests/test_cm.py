@@ -48,6 +48,19 @@ def test_counter_learns_the_frequency_then_keeps_adapting():
     assert int(counters.probability(c)[0]) >= 1
 
 
+def test_gather_free_node_selections_equal_indexing():
+    """tree.node_values / node_slots / by_depth are the predictor's gathers by SLOT_OF,
+    POS_OF and DEPTH, written as slices and broadcasts: they must select the same."""
+    rng = np.random.default_rng(0)
+    rows = rng.integers(0, 1 << 30, (2, 5, tree.SLOTS, 16)).astype(np.uint32)
+    got = np.asarray(tree.node_values(jnp.asarray(rows)))
+    np.testing.assert_array_equal(got, rows[:, :, tree.SLOT_OF, tree.POS_OF])
+    valid = rng.integers(0, 2, (2, 5, tree.SLOTS)).astype(bool)
+    np.testing.assert_array_equal(tree.node_slots(jnp.asarray(valid)), valid[:, :, tree.SLOT_OF])
+    w = rng.integers(-99, 99, (2, 8, 7)).astype(np.int32)
+    np.testing.assert_array_equal(tree.by_depth(jnp.asarray(w)), w[:, tree.DEPTH])
+
+
 def test_tree_paths_and_byte_probabilities():
     x = jnp.asarray([0, 255, 0x5A], jnp.int32)
     nodes = np.asarray(tree.path_nodes(x))

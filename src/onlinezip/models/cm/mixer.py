@@ -23,15 +23,17 @@ def init(sets: int, inputs: int, weight: float) -> jax.Array:
     return jnp.full((sets, inputs), int(weight * WEIGHT_ONE), jnp.int32)
 
 
-def dot(weights_SN: jax.Array, x_BMN: jax.Array, sel_BM: jax.Array) -> jax.Array:
-    """(B, M) int32 mixed logits of M nodes' inputs under their selected weight sets."""
-    w_BMN = weights_SN[sel_BM]
+def dot(weights_SN: jax.Array, x_BMN: jax.Array, sel_BM: jax.Array, w_BMN=None) -> jax.Array:
+    """(B, M) int32 mixed logits of M nodes' inputs under their selected weight sets
+    (``w_BMN``: those sets, where the caller has them without a gather)."""
+    if w_BMN is None:
+        w_BMN = weights_SN[sel_BM]
     return jnp.sum((x_BMN * w_BMN) >> 16, axis=-1)
 
 
-def predict(weights_SN, x_BMN, sel_BM) -> tuple[jax.Array, jax.Array]:
+def predict(weights_SN, x_BMN, sel_BM, w_BMN=None) -> tuple[jax.Array, jax.Array]:
     """(logit_BM clipped to the stretch range, p_BM 12-bit) of every node."""
-    logit_BM = jnp.clip(dot(weights_SN, x_BMN, sel_BM), -LOGIT_MAX, LOGIT_MAX)
+    logit_BM = jnp.clip(dot(weights_SN, x_BMN, sel_BM, w_BMN), -LOGIT_MAX, LOGIT_MAX)
     return logit_BM, squash(logit_BM)
 
 

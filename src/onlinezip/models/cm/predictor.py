@@ -88,8 +88,8 @@ class Predictor:
             index_BCS, rows_BCSR, valid_BCS = _second_way(
                 s["table"], index_BCS, check_BCS, rows_BCSR, valid_BCS
             )
-        node_BCN = rows_BCSR[:, :, tree.SLOT_OF, tree.POS_OF]  # (B, C, 255)
-        node_BCN = jnp.where(valid_BCS[:, :, tree.SLOT_OF], node_BCN, counters.FRESH)
+        node_BCN = tree.node_values(rows_BCSR)  # (B, C, 255)
+        node_BCN = jnp.where(tree.node_slots(valid_BCS), node_BCN, counters.FRESH)
         known_BCN = counters.count(node_BCN) > 0
         x_BCN = jnp.where(known_BCN, stretch(counters.probability(node_BCN)), 0)
         parts = [jnp.moveaxis(x_BCN, 1, 2)]
@@ -112,7 +112,18 @@ class Predictor:
         sels = (node_BN, mstate_BN * 8 + depth_1N, s["window"][:, -1:] * 8 + depth_1N)
         if c.known_mixer:
             sels += (jnp.sum(known_BCN, axis=1, dtype=jnp.int32) * 8 + depth_1N,)
-        outs = [mixer.predict(w, x_BNI, sel) for w, sel in zip(s["mix"], sels, strict=True)]
+        # the weight sets of the first mixer are the nodes' own, and the third's the last
+        # byte's 8 (one per depth): both taken without a per-node gather
+        w_BNI = [
+            jnp.broadcast_to(s["mix"][0][None], x_BNI.shape),
+            None,
+            tree.by_depth(s["mix"][2][s["window"][:, -1:] * 8 + jnp.arange(8)[None, :]]),
+        ]
+        w_BNI += [None] * (len(sels) - 3)
+        outs = [
+            mixer.predict(w, x_BNI, sel, w_BMN=wn)
+            for w, sel, wn in zip(s["mix"], sels, w_BNI, strict=True)
+        ]
         xf_BNK = jnp.stack([logit for logit, _ in outs] + [bias_BN], axis=2)
         logit_BN, p_BN = mixer.predict(s["final"], xf_BNK, node_BN)
         p1_BN, a1_BN = apm.refine(s["apm1"], p_BN, node_BN)
