@@ -151,8 +151,9 @@ def _compress(
         return _store_whole(dst, chunk, cfg, bits_out, start), None
     codec = _load_codec()
     coder = codec.Codec(cfg, codec.effective_streams(len(chunk), cfg.run), progress)
+    environment = runtime.file_environment(cfg.model.family)
     header = container.Header(
-        coder.streams, cfg, runtime.fingerprint(), preset, coder.learner.num_parameters
+        coder.streams, cfg, environment, preset, coder.learner.num_parameters
     )
     payload, bits = coder.encode_chunk(chunk)
     if last and container.stored_file_size(len(chunk)) <= container.coded_file_size(

@@ -241,6 +241,15 @@ def fingerprint() -> dict[str, str]:
     }
 
 
+def file_environment(family: str) -> dict[str, str]:
+    """The fingerprint a file of ``family`` records: all of it, less the CPU model for the
+    cm family (integer arithmetic: no CPU model changes its bits, so it is not checked)."""
+    here = fingerprint()
+    if family == "cm":
+        del here["cpu"]
+    return here
+
+
 def cpu_model() -> str:
     """The CPU's vendor, family and model ("GenuineIntel 6/167"), or "unknown".
 

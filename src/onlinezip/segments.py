@@ -191,7 +191,8 @@ def compress(
         if progress is not None:
             progress(done, bits_so_far)
     first = results[0]
-    header = container.Header(first.streams, cfg, fingerprint, preset, first.num_parameters)
+    environment = runtime.file_environment(cfg.model.family)
+    header = container.Header(first.streams, cfg, environment, preset, first.num_parameters)
     table = [
         container.Segment(len(r.frames), r.length, r.streams, r.data_crc32, zlib.crc32(r.frames))
         for r in results

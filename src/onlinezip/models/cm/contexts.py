@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from onlinezip.models.cm.tree import SLOTS
 from onlinezip.models.hashctx import _fmix, advance_words
@@ -36,31 +37,40 @@ def context_hashes(
     """(B, C) uint32: one hash per context, salted by its position in the list (``extra_BE``:
     more hashes, e.g. ``records``', appended)."""
     byte = lambda d: window_BW[:, WINDOW - d]  # noqa: E731 (d = 1: the last byte)
-    zero = jnp.zeros(window_BW.shape[:1], jnp.uint32)
-    hashes = []
-    for k in orders:
-        h = zero
-        for d in range(1, k + 1):
-            h = _mix(h, byte(d))
-        hashes.append(h)
+    spans = [range(1, k + 1) for k in orders] + [gaps for gaps in SPARSE[:sparse]]
+    h_BK = _hash_spans(window_BW, spans)  # orders, then sparse: one vectorised pass
+    n = len(orders)
+    hashes = [h_BK[:, :n]]
     if word >= 1:
-        hashes.append(_mix(words_B2[:, 0], byte(1)))
+        hashes.append(_mix(words_B2[:, 0], byte(1))[:, None])
     if word >= 2:
-        hashes.append(_mix(words_B2[:, 0] * jnp.uint32(0x2F0B3A49), words_B2[:, 1]))
-    for gaps in SPARSE[:sparse]:
-        h = zero
-        for d in gaps:
-            h = _mix(h, byte(d))
-        hashes.append(h)
+        hashes.append(_mix(words_B2[:, 0] * jnp.uint32(0x2F0B3A49), words_B2[:, 1])[:, None])
+    hashes.append(h_BK[:, n:])
+    zero = jnp.zeros(window_BW.shape[:1], jnp.uint32)
     if column == 1:
         above = _take(window_BW, record_B)
-        hashes.append(_mix(_mix(zero, above), record_B))
-        hashes.append(_mix(_mix(_mix(zero, above), byte(1)), record_B))
-    hash_BC = jnp.stack(hashes, axis=1)
+        hashes.append(_mix(_mix(zero, above), record_B)[:, None])
+        hashes.append(_mix(_mix(_mix(zero, above), byte(1)), record_B)[:, None])
+    hash_BC = jnp.concatenate(hashes, axis=1)
     if extra_BE is not None:
         hash_BC = jnp.concatenate([hash_BC, extra_BE], axis=1)
     salts = jnp.arange(hash_BC.shape[1], dtype=jnp.uint32) * jnp.uint32(_GOLDEN)
     return _fmix(hash_BC + salts[None, :])
+
+
+def _hash_spans(window_BW, spans) -> jax.Array:
+    """(B, K) uint32: for each span (byte distances, ascending), the bytes at those
+    distances mixed in in order, from 0; all K at once (a context that skips a distance
+    keeps its hash there), which is the same as mixing each span's bytes one by one."""
+    use_WK = np.zeros((WINDOW + 1, len(spans)), bool)
+    for k, span in enumerate(spans):
+        use_WK[list(span), k] = True
+    h_BK = jnp.zeros((window_BW.shape[0], len(spans)), jnp.uint32)
+    for d in range(1, WINDOW + 1):
+        if use_WK[d].any():
+            mixed_BK = _mix(h_BK, window_BW[:, WINDOW - d][:, None])
+            h_BK = jnp.where(jnp.asarray(use_WK[d])[None, :], mixed_BK, h_BK)
+    return h_BK
 
 
 def _take(window_BW, distance_B):

@@ -138,37 +138,60 @@ class Predictor:
             p3_BN, extra["a3"] = apm.refine(s["apm3"], p_BN, _order2_context(s["window"], node_BN))
             out_BN = (p_BN + p1_BN + p2_BN + p3_BN) >> 2
         out_BN = jnp.clip(out_BN, 1, 4095)
+        # every per-node quantity the update reads on the coded path, side by side in one
+        # (B, 255, F) array: the update takes its 8 nodes with one gather, not one each
+        fields = {
+            "x": x_BNI, "sels": jnp.stack(sels, axis=2),
+            "p1": jnp.stack([p for _, p in outs], axis=2), "xf": xf_BNK,
+            "pf": p_BN[..., None], "a1": a1_BN[..., None], "a2": a2_BN[..., None],
+            "expect": expect_BN[..., None], "mindex": mindex_BN[..., None],
+        }  # fmt: skip
+        fields |= {k: (v if v.ndim == 3 else v[..., None]) for k, v in extra.items()}
         saved = {
-            "index": index_BCS, "check": check_BCS, "x": x_BNI,
-            "sels": jnp.stack(sels, axis=2), "p1": jnp.stack([p for _, p in outs], axis=2),
-            "xf": xf_BNK, "pf": p_BN, "a1": a1_BN, "a2": a2_BN,
-            "expect": expect_BN, "mindex": mindex_BN, **extra,
+            "index": index_BCS, "check": check_BCS,
+            "node": jnp.concatenate([fields[k] for k in sorted(fields)], axis=2),
         }  # fmt: skip
         return saved, tree.byte_probs(out_BN)
+
+    def _path_fields(self, saved, node_BK) -> dict[str, jax.Array]:
+        """The per-node fields ``predict`` saved (in the order of their names), at the 8
+        nodes of the coded path: (B, 8, width) each, or (B, 8) for width 1."""
+        path_BKF = jnp.take_along_axis(saved["node"], node_BK[:, :, None], axis=1)
+        widths = {"x": self.inputs, "sels": len(self.sets), "p1": len(self.sets),
+                  "xf": len(self.sets) + 1, "sidx": self.contexts}  # fmt: skip
+        names = ["x", "sels", "p1", "xf", "pf", "a1", "a2", "expect", "mindex"]
+        names += ["sidx"] if self.c.indirect else []
+        names += ["a3"] if self.c.apm == 3 else []
+        out, start = {}, 0
+        for name in sorted(names):
+            width = widths.get(name, 1)
+            part = path_BKF[:, :, start : start + width]
+            out[name] = part if name in widths else part[..., 0]
+            start += width
+        return out
 
     def update(self, s, saved, x_B, mask_B) -> dict[str, Any]:
         c = self.c
         s = dict(s)
         node_BK, bit_BK = tree.path_nodes(x_B), tree.path_bits(x_B)
-        at = lambda a: jnp.take_along_axis(a, node_BK, axis=1)  # noqa: E731 (B, 8, ...)
-        at3 = lambda a: jnp.take_along_axis(a, node_BK[:, :, None], axis=1)  # noqa: E731
+        f = self._path_fields(saved, node_BK)
         s["table"] = self._train_counters(s["table"], saved, x_B, node_BK, bit_BK, mask_B)
-        x_BKI, sels_BKM, p1_BKM = at3(saved["x"]), at3(saved["sels"]), at3(saved["p1"])
+        x_BKI, sels_BKM, p1_BKM = f["x"], f["sels"], f["p1"]
         s["mix"] = [
             mixer.train(w, x_BKI, sels_BKM[..., m], p1_BKM[..., m], bit_BK, c.mixer_rate, mask_B)
             for m, w in enumerate(s["mix"])
         ]
         s["final"] = mixer.train(
-            s["final"], at3(saved["xf"]), node_BK, at(saved["pf"]), bit_BK, c.final_rate, mask_B
+            s["final"], f["xf"], node_BK, f["pf"], bit_BK, c.final_rate, mask_B
         )
-        s["apm1"] = apm.train(s["apm1"], at(saved["a1"]), bit_BK, c.apm_rate, mask_B)
-        s["apm2"] = apm.train(s["apm2"], at(saved["a2"]), bit_BK, c.apm_rate, mask_B)
+        s["apm1"] = apm.train(s["apm1"], f["a1"], bit_BK, c.apm_rate, mask_B)
+        s["apm2"] = apm.train(s["apm2"], f["a2"], bit_BK, c.apm_rate, mask_B)
         if c.apm == 3:
-            s["apm3"] = apm.train(s["apm3"], at(saved["a3"]), bit_BK, c.apm_rate, mask_B)
+            s["apm3"] = apm.train(s["apm3"], f["a3"], bit_BK, c.apm_rate, mask_B)
         if c.indirect:
-            s["smap"] = statemap.train(s["smap"], at3(saved["sidx"]), bit_BK, mask_B)
+            s["smap"] = statemap.train(s["smap"], f["sidx"], bit_BK, mask_B)
         s["match_conf"] = match.train(
-            s["match_conf"], at(saved["expect"]), at(saved["mindex"]), bit_BK, mask_B, 1023
+            s["match_conf"], f["expect"], f["mindex"], bit_BK, mask_B, 1023
         )
         keep_B = mask_B > 0
         window_BW, words_B2 = contexts.advance(s["window"], s["words"], x_B)
