@@ -17,7 +17,9 @@ from onlinezip import runtime
 from onlinezip.config import Config
 from onlinezip.models.cm.predictor import Predictor
 
-OWN_BUFFER_SIZE = 16384
+# leaves of at least this many elements get a buffer of their own: packing the small
+# ones costs a concatenation per step (64 against 16384: a step about 10% faster)
+OWN_BUFFER_SIZE = 64
 
 
 class CMPrograms:
