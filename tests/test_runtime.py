@@ -4,6 +4,7 @@ pinning to it (speed only: the bits are the same wherever the thread runs)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -57,6 +58,7 @@ _CLAIM = (
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
+@pytest.mark.skipif(shutil.which("taskset") is None, reason="needs taskset")
 def test_processes_side_by_side_claim_different_cores(tmp_path):
     """Two processes alive at once take two cores, lowest first; a third, with every core
     taken, still runs, on one of them (chosen by its process id). Their own lock folder
