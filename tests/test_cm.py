@@ -20,7 +20,7 @@ CM_SMALL = Config().replace(
 
 # Every optional part on: state maps, the fourth mixer, the order-2 APM, the record model,
 # two-way buckets.
-CM_ALL = CM_SMALL.replace(cm={"indirect": 1, "known_mixer": 1, "apm": 3, "column": 2, "ways": 2})
+CM_ALL = CM_SMALL.replace(cm={"indirect": 1, "known_mixer": 1, "apm": 3, "column": 3, "ways": 2})
 
 
 def test_squash_and_stretch_are_monotone_inverses():
@@ -193,9 +193,12 @@ def test_repeats_cost_almost_nothing():
     assert len(blob) < 2000 + 1000  # the three repeats: about 0.7 bits a byte (measured)
 
 
-@pytest.mark.parametrize("name", ["sample.cm.oz", "sample.cm-all.oz", "sample.max.oz"])
+@pytest.mark.parametrize(
+    "name", ["sample.cm.oz", "sample.cm-all.oz", "sample.max-column2.oz", "sample.max.oz"]
+)
 def test_golden_cm_files_still_decode(name):
-    """0.4's first cm file (CM_SMALL); every optional part (CM_ALL); the max preset."""
+    """0.4's first cm file (CM_SMALL); every optional part (CM_ALL, column 2 then);
+    the max preset before (record contexts of column 2) and now."""
     blob = (GOLDEN / name).read_bytes()
     assert api.decompress(blob) == (GOLDEN / "sample.txt").read_bytes()
 

@@ -82,7 +82,8 @@ class CMConfig:
     word: int = 2  # word contexts: 0 none, 1 the word so far, 2 also it with the word before
     sparse: int = 2  # sparse contexts: the first 0..4 of 2nd+3rd, 2nd, 3rd+4th, 4th last bytes
     column: int = 0  # 1: two record/column contexts (byte above, and it with the last byte)
-    # within 16 bytes; 2: three, with paq8's record detector, records up to 4096 bytes
+    # within 16 bytes; 2: three, with paq8's record detector, records up to 4096 bytes;
+    # 3: five, with the bytes left and right of the one above (bitmaps)
     table_bits: int = 22  # the counters' hash table has 2**table_bits rows of 64 bytes
     ways: int = 1  # 2: a slot may sit in either of two rows (the less used one is replaced)
     counter_limit: int = 255  # a counter's rate falls as 1/(n + 1.5) until n reaches this
@@ -240,12 +241,12 @@ def validate_cm(c: CMConfig) -> None:
     _require(len(set(c.orders)) == len(c.orders), f"cm.orders repeats an order: {list(c.orders)}")
     _require(0 <= c.word <= 2, f"cm.word must be 0, 1 or 2, got {c.word}")
     _require(0 <= c.sparse <= 4, f"cm.sparse must be in 0..4, got {c.sparse}")
-    _require(c.column in (0, 1, 2), f"cm.column must be 0, 1 or 2, got {c.column}")
+    _require(c.column in (0, 1, 2, 3), f"cm.column must be 0, 1, 2 or 3, got {c.column}")
     _require(
         c.column < 2 or c.match_min > 0,
         "cm.column = 2 reads the match model's history: set cm.match_min (e.g. 6)",
     )
-    contexts = len(c.orders) + c.word + c.sparse + (0, 2, 3)[c.column]
+    contexts = len(c.orders) + c.word + c.sparse + (0, 2, 3, 5)[c.column]
     _require(1 <= contexts <= 24, f"cm needs 1..24 contexts in all, the config gives {contexts}")
     _require(10 <= c.table_bits <= 24, f"cm.table_bits must be in 10..24, got {c.table_bits}")
     _require(

@@ -28,7 +28,8 @@ _NODE = np.arange(tree.NODES, dtype=np.int32)
 
 
 def num_contexts(c: CMConfig) -> int:
-    return len(c.orders) + c.word + c.sparse + (0, 2, records.CONTEXTS)[c.column]
+    record_contexts = (0, 2, records.CONTEXTS, records.CONTEXTS_2D)[c.column]
+    return len(c.orders) + c.word + c.sparse + record_contexts
 
 
 class Predictor:
@@ -64,7 +65,7 @@ class Predictor:
                 "len": jnp.zeros((b,), jnp.int32),
                 "next": jnp.full((b,), -1, jnp.int32),  # the byte the match predicts
             }
-        if c.column == 2:
+        if c.column >= 2:
             state |= records.init(b)
         if c.indirect:
             state["smap"] = statemap.init(self.contexts)
@@ -76,8 +77,10 @@ class Predictor:
         """(saved: what ``update`` needs, probs_BV float32)."""
         c = self.c
         extra_BE = None
-        if c.column == 2:
-            extra_BE = records.context_hashes(s["rec"], s["hist"], s["pos"], s["window"][:, -1])
+        if c.column >= 2:
+            extra_BE = records.context_hashes(
+                s["rec"], s["hist"], s["pos"], s["window"][:, -1], around=c.column == 3
+            )
         hash_BC = contexts.context_hashes(
             s["window"], s["words"], s["record"], c.orders, c.word, c.sparse, c.column, extra_BE
         )
@@ -196,7 +199,7 @@ class Predictor:
         keep_B = mask_B > 0
         window_BW, words_B2 = contexts.advance(s["window"], s["words"], x_B)
         record_B = contexts.advance_record(s["record"], s["window"], x_B)
-        if c.column == 2:
+        if c.column >= 2:
             size = s["hist"].shape[0] // self.streams
             s |= records.advance(s, x_B, s["pos"], min(size // 4, 4096), mask_B)
         if c.match_min:

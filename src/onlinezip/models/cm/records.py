@@ -19,6 +19,7 @@ from onlinezip.models.hashctx import _fmix
 POSITIONS = 4  # last positions kept per byte value
 CONFIRM = 16  # a candidate length must be seen this many times in a row
 CONTEXTS = 3  # above + last byte; above + the byte above it; position in the record
+CONTEXTS_2D = 5  # (column = 3) and the bytes around the one above: left and right of it
 FAR = -(1 << 30)  # "never seen"
 
 
@@ -50,9 +51,11 @@ def advance(state, x_B, pos_B, max_len: int, mask_B) -> dict[str, jax.Array]:
     return {"cpos": state["cpos"].at[rows_B].set(new_BP, mode="drop"), "rec": rec_B3}
 
 
-def context_hashes(rec_B3, hist_H, pos_B, last_B) -> jax.Array:
+def context_hashes(rec_B3, hist_H, pos_B, last_B, around: bool = False) -> jax.Array:
     """(B, 3) uint32 record contexts of the next byte (at ``pos_B``), from the history
-    ring (all streams' rings in one flat array): 0 when no record length is known."""
+    ring (all streams' rings in one flat array): 0 when no record length is known.
+    ``around`` (B, 5): also the bytes left and right of the one above with it (with the
+    last byte, and alone), the neighbourhood a bitmap's next pixels depend on."""
     streams = pos_B.shape[0]
     size = hist_H.shape[0] // streams
     length_B = rec_B3[:, 0]
@@ -71,5 +74,12 @@ def context_hashes(rec_B3, hist_H, pos_B, last_B) -> jax.Array:
         _fmix(n_B * jnp.uint32(0x2545F491) ^ above_B << 8 ^ above2_B),
         _fmix(n_B * jnp.uint32(0x9E3779B9) ^ column_B << 16),
     ]
+    if around:
+        left_B, right_B = back(length_B + 1), back(length_B - 1)
+        ring_B = left_B << 16 ^ above_B << 8 ^ right_B
+        hashes += [
+            _fmix(n_B * jnp.uint32(0x7F4A7C15) ^ ring_B ^ last_B.astype(jnp.uint32) << 24),
+            _fmix(n_B * jnp.uint32(0x94D049BB) ^ ring_B),
+        ]
     h_B3 = jnp.stack(hashes, axis=1)
-    return jnp.where(length_B[:, None] > 0, h_B3, jnp.uint32(0))
+    return jnp.where(length_B[:, None] > 0, h_B3, jnp.uint32(0))  # (B, 3 or 5)
