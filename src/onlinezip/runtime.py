@@ -255,8 +255,10 @@ def cpu_model() -> str:
 
     The float models' arithmetic depends on more than the ISA cap: a Transformer's step
     gave other bits on an Intel Xeon (6/167) than on an AMD EPYC (26/2), both capped at
-    AVX2 (kernels picked by the CPU's own features and caches, beneath XLA's flags). So
-    a file records its CPU, and a float model's file is refused on another one."""
+    AVX2; none of ten XLA flags tried (XNNPACK, Eigen threads, fusion emitters, fast and
+    platform-dependent math, vector width, optimisation level) removed the difference,
+    and its cause is not pinned down. So a file records its CPU, and a float model's
+    file is refused on another one."""
     fields: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
