@@ -244,7 +244,7 @@ def validate_cm(c: CMConfig) -> None:
     _require(c.column in (0, 1, 2, 3), f"cm.column must be 0, 1, 2 or 3, got {c.column}")
     _require(
         c.column < 2 or c.match_min > 0,
-        "cm.column = 2 reads the match model's history: set cm.match_min (e.g. 6)",
+        "cm.column = 2 or 3 reads the match model's history: set cm.match_min (e.g. 6)",
     )
     contexts = len(c.orders) + c.word + c.sparse + (0, 2, 3, 5)[c.column]
     _require(1 <= contexts <= 24, f"cm needs 1..24 contexts in all, the config gives {contexts}")

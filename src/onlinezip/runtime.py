@@ -183,16 +183,28 @@ def compile_cache_dir() -> Path | None:
     return Path(base) / "onlinezip" / "xla"
 
 
-def cpu_flags() -> set[str] | None:
-    """The CPU's feature flags from /proc/cpuinfo, or None where that cannot be read."""
+def _first_cpu() -> dict[str, str] | None:
+    """The first processor's fields in /proc/cpuinfo ("vendor_id", "flags", ...), or None
+    where that cannot be read."""
+    fields: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
             for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
+                if not line.strip():
+                    break  # the first processor is enough
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
     except OSError:
         return None
-    return None
+    return fields
+
+
+def cpu_flags() -> set[str] | None:
+    """The CPU's feature flags from /proc/cpuinfo, or None where that cannot be read."""
+    fields = _first_cpu()
+    if fields is None or "flags" not in fields:
+        return None
+    return set(fields["flags"].split())
 
 
 def available_memory() -> int | None:
@@ -259,17 +271,8 @@ def cpu_model() -> str:
     platform-dependent math, vector width, optimisation level) removed the difference,
     and its cause is not pinned down. So a file records its CPU, and a float model's
     file is refused on another one."""
-    fields: dict[str, str] = {}
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if not line.strip():
-                    break  # the first processor is enough
-                key, _, value = line.partition(":")
-                fields[key.strip()] = value.strip()
-    except OSError:
-        return "unknown"
-    if "vendor_id" not in fields:
+    fields = _first_cpu()
+    if not fields or "vendor_id" not in fields:
         return "unknown"
     return f"{fields['vendor_id']} {fields.get('cpu family', '?')}/{fields.get('model', '?')}"
 

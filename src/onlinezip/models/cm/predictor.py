@@ -41,6 +41,13 @@ class Predictor:
         # depth; the last byte x depth; (known_mixer) how many contexts are known x depth
         self.sets = (tree.NODES, match.BUCKETS * 3 * 8, 256 * 8)
         self.sets += ((self.contexts + 1) * 8,) if c.known_mixer else ()
+        # what ``predict`` saves per node for ``update``, in order: name -> width (0: one
+        # number per node)
+        m = len(self.sets)
+        self.fields = {"x": self.inputs, "sels": m, "p1": m, "xf": m + 1}
+        self.fields |= dict.fromkeys(["pf", "a1", "a2", "expect", "mindex"], 0)
+        self.fields |= {"sidx": self.contexts} if c.indirect else {}
+        self.fields |= {"a3": 0} if c.apm == 3 else {}
 
     def init_state(self) -> dict[str, Any]:
         c, b = self.c, self.streams
@@ -145,32 +152,24 @@ class Predictor:
         # (B, 255, F) array: the update takes its 8 nodes with one gather, not one each
         fields = {
             "x": x_BNI, "sels": jnp.stack(sels, axis=2),
-            "p1": jnp.stack([p for _, p in outs], axis=2), "xf": xf_BNK,
-            "pf": p_BN[..., None], "a1": a1_BN[..., None], "a2": a2_BN[..., None],
-            "expect": expect_BN[..., None], "mindex": mindex_BN[..., None],
+            "p1": jnp.stack([p for _, p in outs], axis=2), "xf": xf_BNK, "pf": p_BN,
+            "a1": a1_BN, "a2": a2_BN, "expect": expect_BN, "mindex": mindex_BN, **extra,
         }  # fmt: skip
-        fields |= {k: (v if v.ndim == 3 else v[..., None]) for k, v in extra.items()}
+        node_BNF = [fields[k] if w else fields[k][..., None] for k, w in self.fields.items()]
         saved = {
-            "index": index_BCS, "check": check_BCS,
-            "node": jnp.concatenate([fields[k] for k in sorted(fields)], axis=2),
-        }  # fmt: skip
+            "index": index_BCS, "check": check_BCS, "node": jnp.concatenate(node_BNF, axis=2)
+        }
         return saved, tree.byte_probs(out_BN)
 
     def _path_fields(self, saved, node_BK) -> dict[str, jax.Array]:
-        """The per-node fields ``predict`` saved (in the order of their names), at the 8
-        nodes of the coded path: (B, 8, width) each, or (B, 8) for width 1."""
+        """The per-node fields ``predict`` saved, at the 8 nodes of the coded path:
+        (B, 8, width) each, or (B, 8) for one number per node."""
         path_BKF = jnp.take_along_axis(saved["node"], node_BK[:, :, None], axis=1)
-        widths = {"x": self.inputs, "sels": len(self.sets), "p1": len(self.sets),
-                  "xf": len(self.sets) + 1, "sidx": self.contexts}  # fmt: skip
-        names = ["x", "sels", "p1", "xf", "pf", "a1", "a2", "expect", "mindex"]
-        names += ["sidx"] if self.c.indirect else []
-        names += ["a3"] if self.c.apm == 3 else []
         out, start = {}, 0
-        for name in sorted(names):
-            width = widths.get(name, 1)
-            part = path_BKF[:, :, start : start + width]
-            out[name] = part if name in widths else part[..., 0]
-            start += width
+        for name, width in self.fields.items():
+            part = path_BKF[:, :, start : start + max(width, 1)]
+            out[name] = part if width else part[..., 0]
+            start += max(width, 1)
         return out
 
     def update(self, s, saved, x_B, mask_B) -> dict[str, Any]:
