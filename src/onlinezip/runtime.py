@@ -278,7 +278,7 @@ def cpu_model() -> str:
 
 
 def environment_differences(
-    recorded: dict[str, str], here: dict[str, str], family: str
+    recorded: dict[str, str], here: dict[str, str], family: str, where: str = "here"
 ) -> list[str]:
     """What differs between a file's fingerprint and another, as "key a (file) vs b
     (here)". The CPU model counts only for float models (the cm family's arithmetic is
@@ -288,7 +288,7 @@ def environment_differences(
     if family == "cm" or "cpu" not in recorded:
         keys.discard("cpu")
     return [
-        f"{key} {recorded.get(key, '?')} (file) vs {here.get(key, '?')} (here)"
+        f"{key} {recorded.get(key, '?')} (file) vs {here.get(key, '?')} ({where})"
         for key in sorted(keys)
         if recorded.get(key) != here.get(key)
     ]

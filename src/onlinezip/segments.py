@@ -55,8 +55,8 @@ def bounds(length: int, count: int) -> list[int]:
 def differences(recorded: dict[str, str], here: dict[str, str], family: str) -> str | None:
     """None if two fingerprints agree for a model of ``family``, else what differs (as
     ``runtime.check_fingerprint``)."""
-    diffs = runtime.environment_differences(recorded, here, family)
-    return "; ".join(diffs).replace("(here)", "(worker)") if diffs else None
+    diffs = runtime.environment_differences(recorded, here, family, where="worker")
+    return "; ".join(diffs) if diffs else None
 
 
 # --------------------------------------------------------------------------- in the workers
