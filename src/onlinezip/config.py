@@ -97,6 +97,8 @@ class CMConfig:
     # byte, 3 also with the last two bytes (hashed)
     known_mixer: int = 0  # 1: a fourth mixer, its weights chosen by how many contexts are known
     indirect: int = 0  # 1: each context also gives its counter's state through a state map
+    lines: int = 0  # line contexts (0..3, needs the match model's history): the column with
+    # the last byte; the byte above (same column, line before) with the last byte; both
 
 
 @dataclass(frozen=True)
@@ -239,14 +241,19 @@ def validate_cm(c: CMConfig) -> None:
         f"cm.orders must be at most 16 orders in 0..12, got {list(c.orders)}",
     )
     _require(len(set(c.orders)) == len(c.orders), f"cm.orders repeats an order: {list(c.orders)}")
-    _require(0 <= c.word <= 2, f"cm.word must be 0, 1 or 2, got {c.word}")
+    _require(0 <= c.word <= 4, f"cm.word must be in 0..4, got {c.word}")
     _require(0 <= c.sparse <= 4, f"cm.sparse must be in 0..4, got {c.sparse}")
     _require(c.column in (0, 1, 2, 3), f"cm.column must be 0, 1, 2 or 3, got {c.column}")
     _require(
         c.column < 2 or c.match_min > 0,
         "cm.column = 2 or 3 reads the match model's history: set cm.match_min (e.g. 6)",
     )
-    contexts = len(c.orders) + c.word + c.sparse + (0, 2, 3, 5)[c.column]
+    _require(0 <= c.lines <= 3, f"cm.lines must be in 0..3, got {c.lines}")
+    _require(
+        c.lines == 0 or c.match_min > 0,
+        "cm.lines reads the match model's history: set cm.match_min (e.g. 6)",
+    )
+    contexts = len(c.orders) + c.word + c.sparse + (0, 2, 3, 5)[c.column] + c.lines
     _require(1 <= contexts <= 24, f"cm needs 1..24 contexts in all, the config gives {contexts}")
     _require(10 <= c.table_bits <= 24, f"cm.table_bits must be in 10..24, got {c.table_bits}")
     _require(

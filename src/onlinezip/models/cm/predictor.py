@@ -19,7 +19,17 @@ import jax.numpy as jnp
 import numpy as np
 
 from onlinezip.config import CMConfig
-from onlinezip.models.cm import apm, contexts, counters, match, mixer, records, statemap, tree
+from onlinezip.models.cm import (
+    apm,
+    contexts,
+    counters,
+    lines,
+    match,
+    mixer,
+    records,
+    statemap,
+    tree,
+)
 from onlinezip.models.cm.squash import stretch
 
 BIAS = 256  # a constant input, so every weight set has a bias
@@ -29,7 +39,7 @@ _NODE = np.arange(tree.NODES, dtype=np.int32)
 
 def num_contexts(c: CMConfig) -> int:
     record_contexts = (0, 2, records.CONTEXTS, records.CONTEXTS_2D)[c.column]
-    return len(c.orders) + c.word + c.sparse + record_contexts
+    return len(c.orders) + c.word + c.sparse + record_contexts + c.lines
 
 
 class Predictor:
@@ -59,7 +69,7 @@ class Predictor:
             "apm2": apm.init(tree.NODES * 256),
             "match_conf": jnp.full((match.BUCKETS * 8,), counters.FRESH, jnp.uint32),
             "window": jnp.zeros((b, contexts.WINDOW), jnp.int32),
-            "words": jnp.zeros((b, 2), jnp.uint32),
+            "words": jnp.zeros((b, 3), jnp.uint32),
             "record": jnp.ones((b,), jnp.int32),
         }
         if c.match_min:
@@ -74,6 +84,8 @@ class Predictor:
             }
         if c.column >= 2:
             state |= records.init(b)
+        if c.lines:
+            state |= lines.init(b)
         if c.indirect:
             state["smap"] = statemap.init(self.contexts)
         if c.apm == 3:
@@ -88,6 +100,11 @@ class Predictor:
             extra_BE = records.context_hashes(
                 s["rec"], s["hist"], s["pos"], s["window"][:, -1], around=c.column == 3
             )
+        if c.lines:
+            line_BL = lines.context_hashes(
+                s["lines"], s["hist"], s["pos"], s["window"][:, -1], c.lines
+            )
+            extra_BE = line_BL if extra_BE is None else jnp.concatenate([extra_BE, line_BL], 1)
         hash_BC = contexts.context_hashes(
             s["window"], s["words"], s["record"], c.orders, c.word, c.sparse, c.column, extra_BE
         )
@@ -201,6 +218,8 @@ class Predictor:
         if c.column >= 2:
             size = s["hist"].shape[0] // self.streams
             s |= records.advance(s, x_B, s["pos"], min(size // 4, 4096), mask_B)
+        if c.lines:
+            s["lines"] = lines.advance(s["lines"], x_B, s["pos"], mask_B)
         if c.match_min:
             hist, pos, ptr, length, following, last = match.advance(
                 s["hist"], s["pos"], s["ptr"], s["len"], s["next"], s["last"], window_BW,
