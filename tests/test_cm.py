@@ -19,8 +19,12 @@ CM_SMALL = Config().replace(
 )
 
 # Every optional part on: state maps, the fourth mixer, the order-2 APM, the record model,
-# two-way buckets.
-CM_ALL = CM_SMALL.replace(cm={"indirect": 1, "known_mixer": 1, "apm": 3, "column": 3, "ways": 2})
+# two-way buckets, four word contexts, the line contexts.
+CM_ALL = CM_SMALL.replace(
+    cm={
+        "indirect": 1, "known_mixer": 1, "apm": 3, "column": 3, "ways": 2, "word": 4, "lines": 3
+    }
+)  # fmt: skip
 
 
 def test_squash_and_stretch_are_monotone_inverses():
@@ -194,11 +198,16 @@ def test_repeats_cost_almost_nothing():
 
 
 @pytest.mark.parametrize(
-    "name", ["sample.cm.oz", "sample.cm-all.oz", "sample.max-column2.oz", "sample.max.oz"]
-)
+    "name",
+    [
+        "sample.cm.oz", "sample.cm-all.oz", "sample.max-column2.oz", "sample.max-column3.oz",
+        "sample.max.oz",
+    ],
+)  # fmt: skip
 def test_golden_cm_files_still_decode(name):
     """0.4's first cm file (CM_SMALL); every optional part (CM_ALL, column 2 then);
-    the max preset before (record contexts of column 2) and now."""
+    the max preset before (record contexts of column 2; of column 3, two word contexts
+    and no line contexts) and now."""
     blob = (GOLDEN / name).read_bytes()
     assert api.decompress(blob) == (GOLDEN / "sample.txt").read_bytes()
 
