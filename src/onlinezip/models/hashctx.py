@@ -74,16 +74,18 @@ def word_rows(words_B2: jax.Array, orders: int, count: int, bits: int) -> jax.Ar
     return jnp.stack(rows, axis=1)
 
 
-def advance_words(words_B2: jax.Array, x_B: jax.Array) -> jax.Array:
-    """Letters (case folded) extend the current word; anything else ends it."""
-    word_B, prev_B = words_B2[:, 0], words_B2[:, 1]
+def advance_words(words_BK: jax.Array, x_B: jax.Array) -> jax.Array:
+    """Letters (case folded) extend the current word; anything else ends it. ``words_BK``:
+    the word so far, then the K - 1 words before it, latest first (an ended word moves
+    them on by one)."""
+    word_B = words_BK[:, 0]
     x_B = x_B.astype(jnp.uint32)
     letter_B = ((x_B >= 65) & (x_B <= 90)) | ((x_B >= 97) & (x_B <= 122))
     extended_B = (word_B ^ (x_B | jnp.uint32(32))) * jnp.uint32(_FNV)
     ended_B = (word_B != 0) & ~letter_B
     new_word_B = jnp.where(letter_B, extended_B, jnp.uint32(0))
-    new_prev_B = jnp.where(ended_B, word_B, prev_B)
-    return jnp.stack([new_word_B, new_prev_B], axis=1)
+    before_BJ = jnp.where(ended_B[:, None], words_BK[:, :-1], words_BK[:, 1:])
+    return jnp.concatenate([new_word_B[:, None], before_BJ], axis=1)
 
 
 class HashCtxHead(nn.Module):

@@ -32,7 +32,7 @@ def _mix(h: jax.Array, v: jax.Array) -> jax.Array:
 
 
 def context_hashes(
-    window_BW, words_B2, record_B, orders, word, sparse, column, extra_BE=None
+    window_BW, words_B3, record_B, orders, word, sparse, column, extra_BE=None
 ) -> jax.Array:
     """(B, C) uint32: one hash per context, salted by its position in the list (``extra_BE``:
     more hashes, e.g. ``records``', appended)."""
@@ -42,14 +42,14 @@ def context_hashes(
     n = len(orders)
     hashes = [h_BK[:, :n]]
     if word >= 1:
-        hashes.append(_mix(words_B2[:, 0], byte(1))[:, None])
+        hashes.append(_mix(words_B3[:, 0], byte(1))[:, None])
+    pair_B = _mix(words_B3[:, 0] * jnp.uint32(0x2F0B3A49), words_B3[:, 1])
     if word >= 2:
-        hashes.append(_mix(words_B2[:, 0] * jnp.uint32(0x2F0B3A49), words_B2[:, 1])[:, None])
+        hashes.append(pair_B[:, None])
     if word >= 3:  # the word so far with the two words before
-        pair_B = _mix(words_B2[:, 0] * jnp.uint32(0x2F0B3A49), words_B2[:, 1])
-        hashes.append(_mix(pair_B * jnp.uint32(0x6C8E9CF5), words_B2[:, 2])[:, None])
+        hashes.append(_mix(pair_B * jnp.uint32(0x6C8E9CF5), words_B3[:, 2])[:, None])
     if word >= 4:  # the word so far with the one two words back (skipping one)
-        hashes.append(_mix(words_B2[:, 0] * jnp.uint32(0x1B873593), words_B2[:, 2])[:, None])
+        hashes.append(_mix(words_B3[:, 0] * jnp.uint32(0x1B873593), words_B3[:, 2])[:, None])
     hashes.append(h_BK[:, n:])
     zero = jnp.zeros(window_BW.shape[:1], jnp.uint32)
     if column == 1:
@@ -97,11 +97,7 @@ def advance(window_BW, words_B3, x_B):
     """The window and word hashes (the word so far, the one before, the one before that:
     (B, 3)) once byte ``x_B`` has been seen."""
     window_BW = jnp.concatenate([window_BW[:, 1:], x_B[:, None]], axis=1)
-    words_B2 = advance_words(words_B3[:, :2], x_B)
-    folded_B = x_B | 32
-    ended_B = (words_B3[:, 0] != 0) & ~((folded_B >= 97) & (folded_B <= 122))
-    older_B = jnp.where(ended_B, words_B3[:, 1], words_B3[:, 2])
-    return window_BW, jnp.concatenate([words_B2, older_B[:, None]], axis=1)
+    return window_BW, advance_words(words_B3, x_B)
 
 
 def advance_record(record_B, window_BW, x_B):

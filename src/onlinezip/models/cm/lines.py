@@ -12,9 +12,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from onlinezip.models.cm import match
 from onlinezip.models.hashctx import _fmix
 
-CONTEXTS = 3  # column with the last byte; the byte above with the last byte; column with it
 MAX_COLUMN = 255  # columns beyond this are one
 
 
@@ -30,15 +30,15 @@ def advance(lines_B2, x_B, pos_B, mask_B) -> jax.Array:
 
 
 def context_hashes(lines_B2, hist_H, pos_B, last_B, count: int) -> jax.Array:
-    """(B, count) uint32 line contexts of the next byte (at ``pos_B``)."""
-    streams = pos_B.shape[0]
-    size = hist_H.shape[0] // streams
+    """(B, count) uint32 line contexts of the next byte (at ``pos_B``), the first
+    ``count`` of: the column with the last byte; the byte above with the last byte; the
+    column with the byte above."""
+    size = hist_H.shape[0] // pos_B.shape[0]
     start_B, before_B = lines_B2[:, 0], lines_B2[:, 1]
     column_B = jnp.minimum(pos_B - start_B, MAX_COLUMN)
     where_B = before_B + column_B
     inside_B = (where_B < start_B) & (pos_B - where_B < size)  # the line above is that long
-    base_B = jnp.arange(streams, dtype=jnp.int32) * size
-    above_B = jnp.where(inside_B, hist_H[base_B + (where_B & (size - 1))], 256)
+    above_B = jnp.where(inside_B, match.ring_bytes(hist_H, where_B), 256)
     col_B, above_B = column_B.astype(jnp.uint32), above_B.astype(jnp.uint32)
     last_B = last_B.astype(jnp.uint32)
     hashes = [

@@ -55,6 +55,16 @@ def train(table_L, expect_BK, index_BK, bit_BK, mask_B, limit: int):
     return table_L.at[index_BK].add(delta_BK)
 
 
+def ring_bytes(hist_H: jax.Array, where_B: jax.Array) -> jax.Array:
+    """(B,) int32: each stream's byte at stream position ``where_B`` (not yet overwritten:
+    within 2**bits of the newest), read from the history ring (all streams' rings in one
+    flat array, stream b's from b * 2**bits)."""
+    streams = where_B.shape[0]
+    size = hist_H.shape[0] // streams
+    base_B = jnp.arange(streams, dtype=jnp.int32) * size
+    return hist_H[base_B + (where_B & (size - 1))]
+
+
 def _after(value_B: jax.Array, *reads: jax.Array) -> jax.Array:
     """``value_B``, made to depend on ``reads`` (it adds max(-|sum|, 0), always 0).
 

@@ -213,7 +213,7 @@ class Predictor:
             s["match_conf"], f["expect"], f["mindex"], bit_BK, mask_B, 1023
         )
         keep_B = mask_B > 0
-        window_BW, words_B2 = contexts.advance(s["window"], s["words"], x_B)
+        window_BW, words_B3 = contexts.advance(s["window"], s["words"], x_B)
         record_B = contexts.advance_record(s["record"], s["window"], x_B)
         if c.column >= 2:
             size = s["hist"].shape[0] // self.streams
@@ -229,7 +229,7 @@ class Predictor:
             for key, new in (("pos", pos), ("ptr", ptr), ("len", length), ("next", following)):
                 s[key] = jnp.where(keep_B, new, s[key])
         s["window"] = jnp.where(keep_B[:, None], window_BW, s["window"])
-        s["words"] = jnp.where(keep_B[:, None], words_B2, s["words"])
+        s["words"] = jnp.where(keep_B[:, None], words_B3, s["words"])
         s["record"] = jnp.where(keep_B, record_B, s["record"])
         return s
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from onlinezip.models.cm import match
 from onlinezip.models.hashctx import _fmix
 
 POSITIONS = 4  # last positions kept per byte value
@@ -56,14 +57,11 @@ def context_hashes(rec_B3, hist_H, pos_B, last_B, around: bool = False) -> jax.A
     ring (all streams' rings in one flat array): 0 when no record length is known.
     ``around`` (B, 5): also the bytes left and right of the one above with it (with the
     last byte, and alone), the neighbourhood a bitmap's next pixels depend on."""
-    streams = pos_B.shape[0]
-    size = hist_H.shape[0] // streams
     length_B = rec_B3[:, 0]
-    base_B = jnp.arange(streams, dtype=jnp.int32) * size
 
     def back(k_B):  # the byte k_B back (0 before the start)
         where_B = pos_B - k_B
-        byte_B = hist_H[base_B + (where_B & (size - 1))]
+        byte_B = match.ring_bytes(hist_H, where_B)
         return jnp.where(where_B >= 0, byte_B, 0).astype(jnp.uint32)
 
     above_B, above2_B = back(length_B), back(2 * length_B)
