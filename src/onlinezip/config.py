@@ -99,6 +99,13 @@ class CMConfig:
     indirect: int = 0  # 1: each context also gives its counter's state through a state map
     lines: int = 0  # line contexts (0..3, needs the match model's history): the column with
     # the last byte; the byte above (same column, line before) with the last byte; both
+    class_mixer: int = 0  # 1..4: one more first-layer mixer, its weights chosen by the
+    # classes (lower, upper, digit, space, line end, punctuation, high, other) of the
+    # last 1..4 bytes (and the depth)
+    final_classes: int = 0  # 1..3: the final mixer's weights chosen by the node and the
+    # classes of the last 1..3 bytes (0: by the node alone)
+    history: int = 0  # each counter also keeps its last 0..4 bits, which the state map
+    # reads with its count and probability (needs indirect = 1 and counter_limit <= 63)
 
 
 @dataclass(frozen=True)
@@ -273,6 +280,16 @@ def validate_cm(c: CMConfig) -> None:
     _require(c.known_mixer in (0, 1), f"cm.known_mixer must be 0 or 1, got {c.known_mixer}")
     _require(c.indirect in (0, 1), f"cm.indirect must be 0 or 1, got {c.indirect}")
     _require(c.ways in (1, 2), f"cm.ways must be 1 or 2, got {c.ways}")
+    _require(0 <= c.class_mixer <= 4, f"cm.class_mixer must be in 0..4, got {c.class_mixer}")
+    _require(
+        0 <= c.final_classes <= 3, f"cm.final_classes must be in 0..3, got {c.final_classes}"
+    )
+    _require(0 <= c.history <= 4, f"cm.history must be in 0..4, got {c.history}")
+    _require(
+        c.history == 0 or (c.indirect == 1 and c.counter_limit <= 63),
+        "cm.history is read by the state map and shares the count's bits: set cm.indirect"
+        " = 1 and cm.counter_limit <= 63",
+    )
 
 
 def estimate_parameters(m: ModelConfig) -> int:

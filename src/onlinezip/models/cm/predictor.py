@@ -37,6 +37,42 @@ APM3_BITS = 18  # the order-2 APM's contexts (hashed with the partial byte)
 _NODE = np.arange(tree.NODES, dtype=np.int32)
 
 
+def _byte_classes() -> np.ndarray:
+    """(256,) a class per byte: 0 other, 1 lower case, 2 upper case, 3 digit, 4 space,
+    5 line end, 6 punctuation, 7 a byte >= 128."""
+    cls = np.zeros(256, np.int32)
+    for b in range(256):
+        ch = chr(b)
+        if b >= 128:
+            cls[b] = 7
+        elif ch.islower():
+            cls[b] = 1
+        elif ch.isupper():
+            cls[b] = 2
+        elif ch.isdigit():
+            cls[b] = 3
+        elif ch in " \t":
+            cls[b] = 4
+        elif ch in "\r\n":
+            cls[b] = 5
+        elif 33 <= b < 127:
+            cls[b] = 6
+    return cls
+
+
+_CLASS = _byte_classes()
+CLASSES = 8
+
+
+def _class_context(window_BW, k):
+    """(B,) the classes of the last ``k`` bytes as one number in 0..CLASSES**k - 1."""
+    cls_BK = jnp.asarray(_CLASS)[window_BW[:, -k:]]
+    cls_B = cls_BK[:, 0]
+    for j in range(1, k):
+        cls_B = cls_B * CLASSES + cls_BK[:, j]
+    return cls_B
+
+
 def num_contexts(c: CMConfig) -> int:
     record_contexts = (0, 2, records.CONTEXTS, records.CONTEXTS_2D)[c.column]
     return len(c.orders) + c.word + c.sparse + record_contexts + c.lines
@@ -51,6 +87,7 @@ class Predictor:
         # depth; the last byte x depth; (known_mixer) how many contexts are known x depth
         self.sets = (tree.NODES, match.BUCKETS * 3 * 8, 256 * 8)
         self.sets += ((self.contexts + 1) * 8,) if c.known_mixer else ()
+        self.sets += (CLASSES**c.class_mixer * 8,) if c.class_mixer else ()
         # what ``predict`` saves per node for ``update``, in order: name -> width (0: one
         # number per node)
         m = len(self.sets)
@@ -58,13 +95,16 @@ class Predictor:
         self.fields |= dict.fromkeys(["pf", "a1", "a2", "expect", "mindex"], 0)
         self.fields |= {"sidx": self.contexts} if c.indirect else {}
         self.fields |= {"a3": 0} if c.apm == 3 else {}
+        self.fields |= {"fsel": 0} if c.final_classes else {}
 
     def init_state(self) -> dict[str, Any]:
         c, b = self.c, self.streams
         state = {
             "table": jnp.full((2**c.table_bits, 16), counters.FRESH, jnp.uint32),
             "mix": [mixer.init(s, self.inputs, c.mixer_init) for s in self.sets],
-            "final": mixer.init(tree.NODES, len(self.sets) + 1, 1.0 / len(self.sets)),
+            "final": mixer.init(
+                tree.NODES * CLASSES**c.final_classes, len(self.sets) + 1, 1.0 / len(self.sets)
+            ),
             "apm1": apm.init(tree.NODES),
             "apm2": apm.init(tree.NODES * 256),
             "match_conf": jnp.full((match.BUCKETS * 8,), counters.FRESH, jnp.uint32),
@@ -87,7 +127,7 @@ class Predictor:
         if c.lines:
             state |= lines.init(b)
         if c.indirect:
-            state["smap"] = statemap.init(self.contexts)
+            state["smap"] = statemap.init(self.contexts, c.history)
         if c.apm == 3:
             state["apm3"] = apm.init(2**APM3_BITS)
         return state
@@ -113,16 +153,17 @@ class Predictor:
         valid_BCS = rows_BCSR[..., 15] == check_BCS
         if c.ways == 2:
             index_BCS, rows_BCSR, valid_BCS = _second_way(
-                s["table"], index_BCS, check_BCS, rows_BCSR, valid_BCS
+                s["table"], index_BCS, check_BCS, rows_BCSR, valid_BCS, c.history
             )
         node_BCN = tree.node_values(rows_BCSR)  # (B, C, 255)
         node_BCN = jnp.where(tree.node_slots(valid_BCS), node_BCN, counters.FRESH)
+        node_BCN, hist_BCN = counters.split(node_BCN, c.history)
         known_BCN = counters.count(node_BCN) > 0
         x_BCN = jnp.where(known_BCN, stretch(counters.probability(node_BCN)), 0)
         parts = [jnp.moveaxis(x_BCN, 1, 2)]
         extra = {}  # what the optional parts' updates need
         if c.indirect:
-            xi_BCN, sidx_BCN = statemap.lookup(s["smap"], node_BCN)
+            xi_BCN, sidx_BCN = statemap.lookup(s["smap"], node_BCN, hist_BCN, c.history)
             parts.append(jnp.moveaxis(xi_BCN, 1, 2))
             extra["sidx"] = jnp.moveaxis(sidx_BCN, 1, 2)
         if c.match_min:
@@ -139,6 +180,8 @@ class Predictor:
         sels = (node_BN, mstate_BN * 8 + depth_1N, s["window"][:, -1:] * 8 + depth_1N)
         if c.known_mixer:
             sels += (jnp.sum(known_BCN, axis=1, dtype=jnp.int32) * 8 + depth_1N,)
+        if c.class_mixer:
+            sels += (_class_context(s["window"], c.class_mixer)[:, None] * 8 + depth_1N,)
         # the weight sets of the first mixer are the nodes' own, and the third's the last
         # byte's 8 (one per depth): both taken without a per-node gather
         w_BNI = [
@@ -152,7 +195,12 @@ class Predictor:
             for w, sel, wn in zip(s["mix"], sels, w_BNI, strict=True)
         ]
         xf_BNK = jnp.stack([logit for logit, _ in outs] + [bias_BN], axis=2)
-        logit_BN, p_BN = mixer.predict(s["final"], xf_BNK, node_BN)
+        fsel_BN = node_BN  # the final mixer's weight set: the node (x the last classes)
+        if c.final_classes:
+            cls_B = _class_context(s["window"], c.final_classes)
+            fsel_BN = node_BN + tree.NODES * cls_B[:, None]
+            extra["fsel"] = fsel_BN
+        logit_BN, p_BN = mixer.predict(s["final"], xf_BNK, fsel_BN)
         p1_BN, a1_BN = apm.refine(s["apm1"], p_BN, node_BN)
         p2_BN, a2_BN = apm.refine(s["apm2"], p_BN, node_BN + tree.NODES * s["window"][:, -1:])
         if c.apm == 0:
@@ -201,7 +249,7 @@ class Predictor:
             for m, w in enumerate(s["mix"])
         ]
         s["final"] = mixer.train(
-            s["final"], f["xf"], node_BK, f["pf"], bit_BK, c.final_rate, mask_B
+            s["final"], f["xf"], f.get("fsel", node_BK), f["pf"], bit_BK, c.final_rate, mask_B
         )
         s["apm1"] = apm.train(s["apm1"], f["a1"], bit_BK, c.apm_rate, mask_B)
         s["apm2"] = apm.train(s["apm2"], f["a2"], bit_BK, c.apm_rate, mask_B)
@@ -257,7 +305,9 @@ class Predictor:
         )
         new_BC2R = jnp.where(
             hit_B2R[:, None],
-            counters.update(counters_BC2R, bitpos_B2R[:, None], self.c.counter_limit),
+            counters.update(
+                counters_BC2R, bitpos_B2R[:, None], self.c.counter_limit, self.c.history
+            ),
             counters_BC2R,
         )
         new_BC2R = jnp.concatenate([new_BC2R, check_BC2[..., None]], axis=-1)
@@ -275,7 +325,7 @@ def _order2_context(window_BW, node_BN):
     return (h_BN >> jnp.uint32(32 - APM3_BITS)).astype(jnp.int32)
 
 
-def _second_way(table, index_BCS, check_BCS, rows_BCSR, valid_BCS):
+def _second_way(table, index_BCS, check_BCS, rows_BCSR, valid_BCS, history):
     """Two-way buckets: a slot may also sit in the row beside its own (index ^ 1). The
     slot is the row whose check matches; if neither does, the update will take the row
     whose first counter has seen fewer updates (the less valuable one)."""
@@ -283,7 +333,9 @@ def _second_way(table, index_BCS, check_BCS, rows_BCSR, valid_BCS):
     rows2_BCSR = table[other_BCS]
     valid2_BCS = rows2_BCSR[..., 15] == check_BCS
     use2_BCS = ~valid_BCS & valid2_BCS
-    poorer2_BCS = counters.count(rows2_BCSR[..., 0]) < counters.count(rows_BCSR[..., 0])
+    first2_BCS, _ = counters.split(rows2_BCSR[..., 0], history)
+    first_BCS, _ = counters.split(rows_BCSR[..., 0], history)
+    poorer2_BCS = counters.count(first2_BCS) < counters.count(first_BCS)
     use2_BCS |= ~valid_BCS & ~valid2_BCS & poorer2_BCS
     index_BCS = jnp.where(use2_BCS, other_BCS, index_BCS)
     rows_BCSR = jnp.where(use2_BCS[..., None], rows2_BCSR, rows_BCSR)

@@ -30,19 +30,23 @@ _COUNT_BUCKET = np.searchsorted(_EDGES, np.arange(counters.MAX_LIMIT + 1), "righ
 RATE = 7
 
 
-def init(kinds: int) -> jax.Array:
-    """(kinds * STATES,) int32 16-bit probabilities, each its bucket's centre at first."""
+def init(kinds: int, history: int = 0) -> jax.Array:
+    """(kinds * STATES * 2**history,) int32 16-bit probabilities, each its bucket's
+    centre at first."""
     centre = (np.arange(P_BUCKETS) * 64 + 32) - 2048  # stretch units
-    row = np.tile(squash_np(centre).astype(np.int32) * 16, COUNT_BUCKETS)
+    row = np.tile(squash_np(centre).astype(np.int32) * 16, COUNT_BUCKETS << history)
     return jnp.asarray(np.tile(row, kinds))
 
 
-def lookup(table_L, node_BCN) -> tuple[jax.Array, jax.Array]:
-    """(stretch inputs x_BCN, state index_BCN) for (B, C, N) slot counters."""
+def lookup(table_L, node_BCN, hist_BCN=None, history: int = 0) -> tuple[jax.Array, jax.Array]:
+    """(stretch inputs x_BCN, state index_BCN) for (B, C, N) slot counters (and their
+    last ``history`` bits, ``hist_BCN``: a state is then count x history x probability)."""
     kinds = node_BCN.shape[1]
     st_BCN = stretch(counters.probability(node_BCN))
     n_BCN = jnp.asarray(_COUNT_BUCKET)[counters.count(node_BCN)]
-    kind_C = jnp.arange(kinds, dtype=jnp.int32) * STATES
+    if history:
+        n_BCN = (n_BCN << history) | hist_BCN
+    kind_C = jnp.arange(kinds, dtype=jnp.int32) * (STATES << history)
     index_BCN = kind_C[None, :, None] + n_BCN * P_BUCKETS + ((st_BCN + 2048) >> 6)
     p_BCN = jnp.clip(table_L[index_BCN] >> 4, 1, 4095)
     return stretch(p_BCN), index_BCN
