@@ -74,7 +74,7 @@ def test_help_and_version_without_jax(tmp_path):
     for flag in ("-d, --decompress", "-c, --stdout", "-k, --keep", "-t, --test", "-l, --list",
                  "-1 .. -9", "-f, --force", "-q, --quiet", "-v, --verbose", "--version"):
         assert flag in out, flag
-    assert "NEVER deleted" in out and "-1 fast" in out and "-9 max" in out
+    assert "NEVER deleted" in out and "-1 fast" in out and "-9 ultra" in out
     proc, jax = _modules_after(["--version"], tmp_path)
     assert _ok(proc).stdout.decode() == "onlinezip 0.3.0\n" and not jax
 
@@ -131,7 +131,7 @@ def test_levels_map_to_presets(tmp_path):
     from onlinezip.levels import LEVEL_PRESETS
 
     assert LEVEL_PRESETS[1] == "fast" and LEVEL_PRESETS[6] == "default"
-    assert LEVEL_PRESETS[9] == "max"
+    assert LEVEL_PRESETS[8] == "max" and LEVEL_PRESETS[9] == "ultra"
     (tmp_path / "s.txt").write_bytes(TEXT[:200])
     _ok(run_cli("-1", "-v", "s.txt", cwd=tmp_path))
     out = _ok(run_cli("-l", "s.txt.oz", cwd=tmp_path)).stdout.decode()

@@ -203,13 +203,14 @@ def test_repeats_cost_almost_nothing():
     "name",
     [
         "sample.cm.oz", "sample.cm-all.oz", "sample.max-column2.oz", "sample.max-column3.oz",
-        "sample.max.oz",
+        "sample.max-lines3.oz", "sample.max.oz",
     ],
 )  # fmt: skip
 def test_golden_cm_files_still_decode(name):
     """0.4's first cm file (CM_SMALL); every optional part (CM_ALL, column 2 then);
     the max preset before (record contexts of column 2; of column 3, two word contexts
-    and no line contexts) and now."""
+    and no line contexts; word 4 and lines 3, no counter history or class mixers) and
+    now."""
     blob = (GOLDEN / name).read_bytes()
     assert api.decompress(blob) == (GOLDEN / "sample.txt").read_bytes()
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 
 from onlinezip import container, mdl, runtime
-from onlinezip.config import Config, load_preset
+from onlinezip.config import Config, arithmetic_family, load_preset
 from onlinezip.errors import OnlinezipError
 
 if TYPE_CHECKING:  # codec imports JAX: only the coding paths load it
@@ -151,7 +151,7 @@ def _compress(
         return _store_whole(dst, chunk, cfg, bits_out, start), None
     codec = _load_codec()
     coder = codec.Codec(cfg, codec.effective_streams(len(chunk), cfg.run), progress)
-    environment = runtime.file_environment(cfg.model.family)
+    environment = runtime.file_environment(arithmetic_family(cfg))
     header = container.Header(
         coder.streams, cfg, environment, preset, coder.learner.num_parameters
     )
@@ -264,7 +264,7 @@ def decompress_stream(
     if header.model:  # a stored-only file needs no model, and no JAX
         codec = _load_codec()
         if not ignore_environment:
-            runtime.check_fingerprint(header.environment, header.config.model.family)
+            runtime.check_fingerprint(header.environment, arithmetic_family(header.config))
         coder = codec.Codec(header.config, header.streams, progress)
     sha, crc = hashlib.sha256(), 0
     for index, frame in enumerate(reader.frames()):

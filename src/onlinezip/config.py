@@ -102,6 +102,10 @@ class CMConfig:
     class_mixer: int = 0  # 1..4: one more first-layer mixer, its weights chosen by the
     # classes (lower, upper, digit, space, line end, punctuation, high, other) of the
     # last 1..4 bytes (and the depth)
+    neural: str = ""  # a neural family ("hashctx", "lstm", "gru", "transformer"): that
+    # model, sized by [model] and trained by [optimizer], learns beside the counts and
+    # gives every mixer one more input (its bit probabilities); "" = none. Float
+    # arithmetic then: the file is bound to the CPU model, as the neural families' are
     final_classes: int = 0  # 1..3: the final mixer's weights chosen by the node and the
     # classes of the last 1..3 bytes (0: by the node alone)
     history: int = 0  # each counter also keeps its last 0..4 bits, which the state map
@@ -218,6 +222,8 @@ def validate(cfg: Config) -> Config:
     )
     if m.family == "cm":
         validate_cm(cfg.cm)
+        if cfg.cm.neural:
+            validate(neural_config(cfg))
     _require(
         r.step_program in STEP_PROGRAMS,
         f"run.step_program must be one of {STEP_PROGRAMS}, got {r.step_program}",
@@ -242,7 +248,23 @@ def validate(cfg: Config) -> Config:
     return cfg
 
 
+def neural_config(cfg: Config) -> Config:
+    """The config of a cm model's neural input (``cm.neural``): the same, that family."""
+    return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, family=cfg.cm.neural))
+
+
+def arithmetic_family(cfg: Config) -> str:
+    """What fixes a file's bits: "cm" (integers only: any CPU) or the float family."""
+    if cfg.model.family == "cm" and cfg.cm.neural:
+        return cfg.cm.neural
+    return cfg.model.family
+
+
 def validate_cm(c: CMConfig) -> None:
+    neural = tuple(f for f in FAMILIES if f != "cm")
+    _require(
+        c.neural in ("", *neural), f"cm.neural must be \"\" or one of {neural}, got {c.neural!r}"
+    )
     _require(
         len(c.orders) <= 16 and all(0 <= k <= 12 for k in c.orders),
         f"cm.orders must be at most 16 orders in 0..12, got {list(c.orders)}",

@@ -14,7 +14,7 @@ Format version 3 (written by this release)::
       12    4   streams B (u32)                       } only with MODEL
       16    4   meta length M (u32)                   }
       20    M   meta: raw-deflated canonical UTF-8 JSON {config, environment, preset,
-                num_parameters}, with ``META_DICTIONARY_V3`` (format 2's, the cm
+                num_parameters}, with ``META_DICTIONARY_V3_CM`` (format 2's, the cm
                 family's words in front) as the preset dictionary }
       ...   4   CRC-32 of the header's bytes so far (u32)
     frames, one per chunk of ``config.run.chunk_bytes`` original bytes (the last one may
@@ -163,6 +163,34 @@ META_DICTIONARY_V3 = (
     b'"known_mixer":1,"match_bits":20,"match_min":6,"mixer_init":0.05,"mixer_rate":24,'
     b'"orders":[1,2,3,4,5,6,8],"sparse":4,"table_bits":22,"ways":2,"word":2}'
 ) + META_DICTIONARY
+# Also part of format version 3, never to be edited: format 3's first dictionary with the
+# max and ultra presets' metas of session 6 (counter history, class mixers, a neural
+# input) in front, by the same rule (every meta deflated with META_DICTIONARY_V3 inflates
+# the same with this one, which readers use for every v3 file; writers use it for the
+# cm family): a max header costs 42 bytes, not 134, which is 2% of a 4 KB file.
+META_DICTIONARY_V3_CM = (
+    b'"neural":"hashctx""preset":"ultra"'
+    b'"model":{"context":32,"direct_bits":16,"direct_orders":1,"embed_dim":32,"family":"cm'
+    b'","hidden_dim":32,"mlp_ratio":4,"num_heads":4,"num_layers":1,"orders":6,"table_bits"'
+    b':18,"word_orders":2},"optimizer":{"b1":0.9,"b2":0.999,"eps":1e-08,"grad_clip":0.0,"l'
+    b'earning_rate":0.008,"momentum":0.0,"name":"adam","row_decay":0.1,"row_learning_rate"'
+    b':0.3,"row_min_scale":0.02},"run":{"chunk_bytes":1048576,"min_stream_bytes":4096,"pro'
+    b'b_floor":1e-05,"seed":0,"streams":1}},"environment":{"backend":"cpu","constriction":'
+    b'"0.5.0","cpu":"GenuineIntel 6/167","flax":"0.12.8","isa":"AVX2","jax":"0.10.2","jaxl'
+    b'ib":"0.10.2","machine":"x86_64","numpy":"2.4.6","onlinezip":"0.1.0","optax":"0.2.8",'
+    b'"threads":"1"}{"config":{"cm":{"apm":2,"apm_rate":7,"class_mixer":4,"column":3,"coun'
+    b'ter_limit":60,"final_classes":2,"final_rate":4,"history":3,"indirect":1,"known_mixer'
+    b'":1,"lines":3,"match_bits":20,"match_min":6,"mixer_init":0.05,"mixer_rate":24,"order'
+    b's":[1,2,3,4,5,6,8],"sparse":4,"table_bits":22,"ways":2,"word":4},"model":{"context":'
+    b'32,"direct_bits":16,"direct_orders":1,"embed_dim":32,"family":"cm","hidden_dim":128,'
+    b'"mlp_ratio":4,"num_heads":4,"num_layers":1,"orders":6,"table_bits":18,"word_orders":'
+    b'0},"optimizer":{"b1":0.9,"b2":0.999,"eps":1e-08,"grad_clip":0.0,"learning_rate":0.00'
+    b'1,"momentum":0.0,"name":"adam","row_decay":0.1,"row_learning_rate":0.02,"row_min_sca'
+    b'le":0.05},"run":{"chunk_bytes":1048576,"min_stream_bytes":4096,"prob_floor":1e-05,"s'
+    b'eed":0,"streams":1}},"environment":{"backend":"cpu","constriction":"0.5.0","flax":"0'
+    b'.12.8","isa":"AVX2","jax":"0.10.2","jaxlib":"0.10.2","machine":"x86_64","numpy":"2.4'
+    b'.6","onlinezip":"0.1.0","optax":"0.2.8","threads":"1"}'
+) + META_DICTIONARY_V3
 _META_LEVEL, _META_WBITS = 9, -15  # raw deflate: no zlib header or checksum (CRCs guard)
 MAX_ORIGINAL_BYTES = 1 << 40  # 1 TiB: refuse absurd lengths before allocating anything
 MAX_STREAMS = 1024
@@ -172,7 +200,11 @@ MAX_V1_BYTES = 1 << 26  # version 1 wrote no file larger than the largest chunk
 # Config keys added since format 2 was released, with the value that means what 0.2.0
 # did. A header leaves such a key out when it has that value (loading fills it back in),
 # so a config 0.2.0 knew gives the very header 0.2.0 wrote, which 0.2.0 still reads.
-LATER_KEY_DEFAULTS = {("run", "step_program"): 1, ("run", "min_segment_bytes"): 1 << 20}
+LATER_KEY_DEFAULTS = {
+    ("run", "step_program"): 1,
+    ("run", "min_segment_bytes"): 1 << 20,
+    ("cm", "neural"): "",  # added in session 6: no neural input
+}
 
 
 def _config_meta(config: Config) -> dict[str, Any]:
@@ -259,7 +291,11 @@ def header_bytes(header: Header, segmented: bool = False) -> bytes:
         head = _HEAD_STORED.pack(MAGIC, VERSION, 0)
         return head + _CRC.pack(zlib.crc32(head))
     meta_json = json.dumps(header.meta(), sort_keys=True, separators=(",", ":"))
-    deflate = zlib.compressobj(_META_LEVEL, zlib.DEFLATED, _META_WBITS, zdict=META_DICTIONARY_V3)
+    # cm metas with the newer dictionary; the others as before, so that they are written
+    # byte for byte as 0.3 wrote them (either inflates with META_DICTIONARY_V3_CM)
+    cm = header.config.model.family == "cm"
+    zdict = META_DICTIONARY_V3_CM if cm else META_DICTIONARY_V3
+    deflate = zlib.compressobj(_META_LEVEL, zlib.DEFLATED, _META_WBITS, zdict=zdict)
     meta = deflate.compress(meta_json.encode()) + deflate.flush()
     flags = FLAG_MODEL | (FLAG_SEGMENTS if segmented else 0)
     head = _HEAD.pack(MAGIC, VERSION, flags, header.streams, len(meta)) + meta
@@ -466,7 +502,7 @@ class Reader:
         if flags not in ((FLAG_MODEL, FLAG_MODEL | FLAG_SEGMENTS) if self.version == 3 else (0,)):
             raise OnlinezipError(f"unsupported header flags {flags:#x}")
         return _parse_meta(
-            meta, streams, META_DICTIONARY_V3 if self.version == 3 else META_DICTIONARY
+            meta, streams, META_DICTIONARY_V3_CM if self.version == 3 else META_DICTIONARY
         )
 
     def _read_header_v3(self, prefix: bytes) -> Header:

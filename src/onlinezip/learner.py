@@ -123,7 +123,9 @@ class Programs:
     guarded update (``optim.GuardedUpdate``). The math is the same; the ops are fewer.
     """
 
-    def __init__(self, config: Config, streams: int):
+    def __init__(self, config: Config, streams: int, compile: bool = True):
+        """``compile=False``: shapes only, for a program that runs ``init_fn`` and
+        ``step_fn`` inside its own (a cm model's neural input)."""
         runtime.ensure_backend()
         self.config, self.streams = config, streams
         self.model = build_model(config.model)
@@ -144,10 +146,11 @@ class Programs:
         self.packer = FlatPacker(state, own_buffer_size=OWN_BUFFER_SIZE)
         self.num_packed = len(self.packer.groups)
         buffers, _ = jax.eval_shape(self.init_fn, self.init_key)
-        step_fn = self.saved_step_fn if self.saves else self.recompute_step_fn
-        self.init, self.step = compile_programs(
-            self.init_fn, step_fn, self.init_key, buffers, streams
-        )
+        self.step_fn = self.saved_step_fn if self.saves else self.recompute_step_fn
+        if compile:
+            self.init, self.step = compile_programs(
+                self.init_fn, self.step_fn, self.init_key, buffers, streams
+            )
 
     def unravel(self, weights_P: jax.Array) -> Any:
         return self.params_packer.unpack((weights_P,))

@@ -35,7 +35,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from onlinezip import container, runtime
-from onlinezip.config import Config
+from onlinezip.config import Config, arithmetic_family
 from onlinezip.engine import Engine, SerialEngine
 from onlinezip.errors import OnlinezipError
 
@@ -180,7 +180,7 @@ def compress(
     parts = [data[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
     jobs = [EncodeJob(cfg, part, bits_out is not None) for part in parts]
     fingerprint = runtime.fingerprint()
-    check = _fingerprint_check(fingerprint, cfg.model.family)
+    check = _fingerprint_check(fingerprint, arithmetic_family(cfg))
     results: list[EncodedSegment] = []
     done, bits_so_far = 0, 0.0
     for part, result in zip(parts, engine.imap(encode_segment, jobs, check=check), strict=True):
@@ -191,7 +191,7 @@ def compress(
         if progress is not None:
             progress(done, bits_so_far)
     first = results[0]
-    environment = runtime.file_environment(cfg.model.family)
+    environment = runtime.file_environment(arithmetic_family(cfg))
     header = container.Header(first.streams, cfg, environment, preset, first.num_parameters)
     table = [
         container.Segment(len(r.frames), r.length, r.streams, r.data_crc32, zlib.crc32(r.frames))
@@ -224,8 +224,8 @@ def decompress(
     check = None
     if not ignore_environment:
         if not getattr(engine, "remote", False):  # the workers are this installation
-            runtime.check_fingerprint(header.environment, header.config.model.family)
-        check = _fingerprint_check(header.environment, header.config.model.family)
+            runtime.check_fingerprint(header.environment, arithmetic_family(header.config))
+        check = _fingerprint_check(header.environment, arithmetic_family(header.config))
     want_bits = bits_out is not None
     jobs = (
         DecodeJob(header.config, seg.streams, frames, want_bits)

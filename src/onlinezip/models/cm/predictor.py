@@ -82,7 +82,8 @@ class Predictor:
     def __init__(self, c: CMConfig, streams: int):
         self.c, self.streams = c, streams
         self.contexts = num_contexts(c)
-        self.inputs = self.contexts * (1 + c.indirect) + 2  # + match + bias
+        # per context its count (and state map), + match (+ neural) + bias
+        self.inputs = self.contexts * (1 + c.indirect) + 2 + bool(c.neural)
         # first-layer mixers, weights chosen by: the partial byte; the match state x
         # depth; the last byte x depth; (known_mixer) how many contexts are known x depth
         self.sets = (tree.NODES, match.BUCKETS * 3 * 8, 256 * 8)
@@ -132,8 +133,9 @@ class Predictor:
             state["apm3"] = apm.init(2**APM3_BITS)
         return state
 
-    def predict(self, s: dict[str, Any]) -> tuple[dict[str, Any], jax.Array]:
-        """(saved: what ``update`` needs, probs_BV float32)."""
+    def predict(self, s: dict[str, Any], net_probs_BV=None) -> tuple[dict[str, Any], jax.Array]:
+        """(saved: what ``update`` needs, probs_BV float32). ``net_probs_BV``: the neural
+        input's prediction (cm.neural; None: no information, for shapes)."""
         c = self.c
         extra_BE = None
         if c.column >= 2:
@@ -173,7 +175,13 @@ class Predictor:
             len_B = jnp.zeros((self.streams,), jnp.int32)
         xm_BN, expect_BN, mindex_BN = match.node_inputs(byte_B, len_B, s["match_conf"])
         bias_BN = jnp.full_like(xm_BN, BIAS)
-        x_BNI = jnp.concatenate(parts + [xm_BN[..., None], bias_BN[..., None]], axis=2)
+        parts.append(xm_BN[..., None])
+        if c.neural:
+            xn_BN = jnp.zeros_like(xm_BN)
+            if net_probs_BV is not None:
+                xn_BN = stretch(tree.bit_probabilities(net_probs_BV))
+            parts.append(xn_BN[..., None])
+        x_BNI = jnp.concatenate(parts + [bias_BN[..., None]], axis=2)
         depth_1N = jnp.asarray(tree.DEPTH)[None, :]
         node_BN = jnp.broadcast_to(jnp.asarray(_NODE), xm_BN.shape)
         mstate_BN = match.bucket(len_B)[:, None] * 3 + expect_BN + 1

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from onlinezip import runtime
-from onlinezip.config import Config
+from onlinezip.config import Config, neural_config
 from onlinezip.models.cm.predictor import Predictor
 
 # leaves of at least this many elements get a buffer of their own: packing the small
@@ -29,9 +29,15 @@ class CMPrograms:
         runtime.ensure_backend()
         self.config, self.streams = config, streams
         self.predictor = Predictor(config.cm, streams)
-        # nothing random to draw: every table starts from fixed values (the key is kept
-        # for the interface, and for neural inputs a later preset may mix in)
+        # nothing random to draw for the counts and mixers (every table starts from fixed
+        # values); the key is the neural input's (cm.neural), drawn as its family's own
         self.init_key = jax.random.fold_in(jax.random.key(config.run.seed), 0)
+        self.net = None
+        if config.cm.neural:
+            from onlinezip.learner import Programs
+
+            self.net = Programs(neural_config(config), streams, compile=False)
+            self.init_key = self.net.init_key
         state = jax.eval_shape(lambda: self._initial_state()[0])  # (s, saved)
         leaves = jax.tree.leaves(state)
         needed = RUNTIME_BYTES + 2 * sum(x.size * x.dtype.itemsize for x in leaves)
@@ -39,24 +45,30 @@ class CMPrograms:
         tables = jax.tree.leaves((state[0]["table"], state[0]["mix"], state[0]["final"]))
         tables += [state[0]["apm1"], state[0]["apm2"], state[0]["match_conf"]]
         self.num_parameters = int(sum(np.prod(t.shape) for t in tables))
+        self.num_parameters += self.net.num_parameters if self.net else 0
         self.packer = FlatPacker(state, own_buffer_size=OWN_BUFFER_SIZE)
-        buffers = jax.eval_shape(self.packer.pack, state)
+        self.num_packed = len(self.packer.groups)
+        buffers, _ = jax.eval_shape(self.init_fn, self.init_key)
         self.init, self.step = compile_programs(
             self.init_fn, self.step_fn, self.init_key, buffers, streams
         )
 
-    def _initial_state(self):
+    def _initial_state(self, net_probs_BV=None):
         s = self.predictor.init_state()
-        saved, probs_BV = self.predictor.predict(s)
+        saved, probs_BV = self.predictor.predict(s, net_probs_BV)
         return (s, saved), probs_BV
 
     def init_fn(self, key: jax.Array):
-        del key
-        state, probs_BV = self._initial_state()
-        return self.packer.pack(state), probs_BV
+        """The buffers: the counts' and mixers' (packed), then the neural input's."""
+        net_buffers, net_probs_BV = self.net.init_fn(key) if self.net else ((), None)
+        state, probs_BV = self._initial_state(net_probs_BV)
+        return (*self.packer.pack(state), *net_buffers), probs_BV
 
     def step_fn(self, buffers: tuple, x_B: jax.Array, mask_B: jax.Array):
-        s, saved = self.packer.unpack(buffers)
+        s, saved = self.packer.unpack(buffers[: self.num_packed])
+        net_buffers, net_probs_BV = buffers[self.num_packed :], None
+        if self.net:  # the neural input takes its own step on the same bytes first
+            net_buffers, net_probs_BV = self.net.step_fn(net_buffers, x_B, mask_B)
         s = self.predictor.update(s, saved, x_B.astype(jnp.int32), mask_B)
-        saved, probs_BV = self.predictor.predict(s)
-        return self.packer.pack((s, saved)), probs_BV
+        saved, probs_BV = self.predictor.predict(s, net_probs_BV)
+        return (*self.packer.pack((s, saved)), *net_buffers), probs_BV

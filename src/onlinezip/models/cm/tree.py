@@ -97,3 +97,20 @@ def byte_probs(p1_BN: jax.Array) -> jax.Array:
         probs = jnp.stack([probs * zero_BN[:, lo:hi], probs * one_BN[:, lo:hi]], axis=-1)
         probs = probs.reshape(p1_BN.shape[0], -1)
     return probs
+
+
+_SPAN = 1 << (8 - DEPTH)  # (255,) how many byte values lie under each node
+_LO = PARTIAL * _SPAN  # (255,) the smallest of them
+
+
+def bit_probabilities(probs_BV: jax.Array) -> jax.Array:
+    """(B, 256) float byte probabilities -> (B, 255) int32 P(bit = 1) at every node, in
+    1..4095: the mass of the node's upper half over its whole. In integers after one
+    rounding (each byte's 16-bit share, plus one so no node is empty), so it is exact
+    wherever ``probs_BV`` is."""
+    q_BV = (probs_BV * 65536.0).astype(jnp.int32) + 1
+    s_BV = jnp.pad(jnp.cumsum(q_BV, axis=1), ((0, 0), (1, 0)))  # (B, 257)
+    lo, mid, hi = _LO, _LO + _SPAN // 2, _LO + _SPAN
+    ones_BN = s_BV[:, hi] - s_BV[:, mid]
+    all_BN = s_BV[:, hi] - s_BV[:, lo]
+    return jnp.clip((ones_BN * 4096 + all_BN // 2) // all_BN, 1, 4095)
