@@ -6,7 +6,7 @@
 Prints, per file, NAME, the file (``:N`` keeps its first N bytes), the ideal code length
 in bits per byte (the sum of -log2 p over the coded bits: the container adds a header
 and the coder's few bytes) and the encoder's speed. Files are read under ../shared/data
-(or $ONLINEZIP_DATA). This is how benchmarks/results/*/tuning.md were measured; the
+(or $ONLINEZIP_DATA); $ONLINEZIP_TUNE_PRESET names another preset to start from. This is how benchmarks/results/*/tuning.md were measured; the
 sizes in the benchmarks themselves are of written files.
 """
 
@@ -30,7 +30,7 @@ def main(argv: list[str]) -> None:
     if len(argv) < 3:
         raise SystemExit(__doc__)
     name, overrides = argv[0], json.loads(argv[1])
-    config = load_preset("max").replace(**overrides)
+    config = load_preset(os.environ.get("ONLINEZIP_TUNE_PRESET", "max")).replace(**overrides)
     for spec in argv[2:]:
         path, _, limit = spec.partition(":")
         data = (DATA / path).read_bytes()
