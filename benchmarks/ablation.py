@@ -41,6 +41,14 @@ VARIANTS = [
     ("no-match", "the match model (and the records that read its history)",
      {"match_min": 0, "column": 0}),
     ("no-order6", "the order-6 context", "orders-6"),
+    ("no-lines", "line contexts (column, byte above)", {"lines": 0}),
+    ("no-history", "the counters' last bits (the state map reads counts alone)",
+     {"history": 0}),
+    ("no-class-mixer", "the mixer chosen by the classes of the last bytes",
+     {"class_mixer": 0}),
+    ("no-final-classes", "the final mixer's weights by classes (by node alone)",
+     {"final_classes": 0}),
+    ("no-neural", "the neural input (ultra: then max)", {"neural": ""}),
 ]  # fmt: skip
 
 

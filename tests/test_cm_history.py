@@ -58,16 +58,18 @@ def test_history_needs_the_state_map():
         load_preset("max").replace(cm={"indirect": 0, "history": 2})
     with pytest.raises(OnlinezipError, match="final_classes"):
         load_preset("max").replace(cm={"final_classes": 4})
+    with pytest.raises(OnlinezipError, match="match_min > 0"):
+        load_preset("max").replace(cm={"mixer_boost": 1, "match_min": 0, "column": 0, "lines": 0})
 
 
 def test_each_part_alone_roundtrips_and_changes_the_code(alice_slice):
     """Every option changes the stream (it is read) and still decodes."""
     base = load_preset("max").replace(
-        cm={"table_bits": 16, "history": 0, "class_mixer": 0, "final_classes": 0},
+        cm={"table_bits": 16, "history": 0, "class_mixer": 0, "final_classes": 0, "mixer_boost": 0},
         run={"streams": 1},
     )
     data = alice_slice[:1500]
     plain = api.compress(data, base)
-    for part in ({"history": 3}, {"class_mixer": 2}, {"final_classes": 1}):
+    for part in ({"history": 3}, {"class_mixer": 2}, {"final_classes": 1}, {"mixer_boost": 1}):
         blob = api.compress(data, base.replace(cm=part))
         assert blob != plain and api.decompress(blob) == data, part

@@ -91,6 +91,8 @@ class CMConfig:
     match_bits: int = 20  # each stream's match history and table hold 2**match_bits entries
     mixer_rate: int = 6  # mixer step size (weight units 2**-16 per unit of error x input)
     mixer_init: float = 0.2  # every mixer weight starts at this
+    mixer_boost: int = 0  # 1..3: the first-layer mixers learn (1 + boost) x faster at
+    # the start, the extra halved after 16 KB of a stream (needs the match model's count)
     final_rate: int = 2  # step size of the second mixer layer
     apm_rate: int = 7  # APMs move 1/2**apm_rate of the way towards each coded bit
     apm: int = 2  # refinement stages: 0 none, 1 by the partial byte, 2 also with the last
@@ -305,6 +307,11 @@ def validate_cm(c: CMConfig) -> None:
     _require(0 <= c.class_mixer <= 4, f"cm.class_mixer must be in 0..4, got {c.class_mixer}")
     _require(
         0 <= c.final_classes <= 3, f"cm.final_classes must be in 0..3, got {c.final_classes}"
+    )
+    _require(0 <= c.mixer_boost <= 3, f"cm.mixer_boost must be in 0..3, got {c.mixer_boost}")
+    _require(
+        c.mixer_boost == 0 or c.match_min > 0,
+        "cm.mixer_boost counts the bytes with the match model: set cm.match_min > 0",
     )
     _require(0 <= c.history <= 4, f"cm.history must be in 0..4, got {c.history}")
     _require(

@@ -35,6 +35,7 @@ from onlinezip.models.cm.squash import stretch
 BIAS = 256  # a constant input, so every weight set has a bias
 APM3_BITS = 18  # the order-2 APM's contexts (hashed with the partial byte)
 _NODE = np.arange(tree.NODES, dtype=np.int32)
+BOOST_BYTES = 16384  # cm.mixer_boost: the extra rate has halved after this many bytes
 
 
 def _byte_classes() -> np.ndarray:
@@ -252,8 +253,12 @@ class Predictor:
         f = self._path_fields(saved, node_BK)
         s["table"] = self._train_counters(s["table"], saved, x_B, node_BK, bit_BK, mask_B)
         x_BKI, sels_BKM, p1_BKM = f["x"], f["sels"], f["p1"]
+        rate = c.mixer_rate
+        if c.mixer_boost:  # faster at first: (1 + boost * H / (H + position)) x the rate
+            boost_B = (c.mixer_rate * c.mixer_boost * BOOST_BYTES) // (BOOST_BYTES + s["pos"])
+            rate = (c.mixer_rate + boost_B)[:, None]  # (B, 1)
         s["mix"] = [
-            mixer.train(w, x_BKI, sels_BKM[..., m], p1_BKM[..., m], bit_BK, c.mixer_rate, mask_B)
+            mixer.train(w, x_BKI, sels_BKM[..., m], p1_BKM[..., m], bit_BK, rate, mask_B)
             for m, w in enumerate(s["mix"])
         ]
         s["final"] = mixer.train(
