@@ -48,6 +48,7 @@ VARIANTS = [
      {"class_mixer": 0}),
     ("no-final-classes", "the final mixer's weights by classes (by node alone)",
      {"final_classes": 0}),
+    ("no-boost", "the mixers' faster start", {"mixer_boost": 0}),
     ("no-neural", "the neural input (ultra: then max)", {"neural": ""}),
 ]  # fmt: skip
 
