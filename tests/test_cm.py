@@ -71,18 +71,23 @@ def test_golden_cm_files_still_decode(name):
     assert api.decompress(blob) == (GOLDEN / "sample.txt").read_bytes()
 
 
-@pytest.mark.parametrize("name", ["CM_SMALL", "CM_ALL"])
-def test_same_file_on_one_core_in_another_process(tmp_path, alice_slice, name):
-    """Integer arithmetic: the bytes do not depend on the process or the cores."""
+@pytest.mark.parametrize(
+    "module,name",
+    [("test_cm", "CM_SMALL"), ("test_cm", "CM_ALL"), ("test_cm_neural", "CM_NET")],
+)
+def test_same_file_on_one_core_in_another_process(tmp_path, alice_slice, module, name):
+    """Integer arithmetic (and, for CM_NET, the neural input's floats on this CPU): the
+    bytes do not depend on the process or the cores."""
+    import importlib
     import os
     import subprocess
     import sys
 
     (tmp_path / "in.txt").write_bytes(alice_slice)
     code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import test_cm; "
+        f"import sys; sys.path.insert(0, sys.argv[1]); import {module}; "
         "from onlinezip import api; d = open(sys.argv[2], 'rb').read(); "
-        f"open(sys.argv[3], 'wb').write(api.compress(d, test_cm.{name}))"
+        f"open(sys.argv[3], 'wb').write(api.compress(d, {module}.{name}))"
     )
     here = os.path.dirname(__file__)
     out = tmp_path / "one-core.oz"
@@ -90,4 +95,5 @@ def test_same_file_on_one_core_in_another_process(tmp_path, alice_slice, name):
     if hasattr(os, "sched_setaffinity"):
         cmd = ["taskset", "-c", "0", *cmd]
     subprocess.run(cmd, check=True, timeout=300)
-    assert out.read_bytes() == api.compress(alice_slice, globals()[name])
+    config = getattr(importlib.import_module(module), name)
+    assert out.read_bytes() == api.compress(alice_slice, config)

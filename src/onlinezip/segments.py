@@ -223,9 +223,10 @@ def decompress(
     assert table is not None
     check = None
     if not ignore_environment:
+        family = arithmetic_family(header.config)
         if not getattr(engine, "remote", False):  # the workers are this installation
-            runtime.check_fingerprint(header.environment, arithmetic_family(header.config))
-        check = _fingerprint_check(header.environment, arithmetic_family(header.config))
+            runtime.check_fingerprint(header.environment, family)
+        check = _fingerprint_check(header.environment, family)
     want_bits = bits_out is not None
     jobs = (
         DecodeJob(header.config, seg.streams, frames, want_bits)
