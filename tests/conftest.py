@@ -18,6 +18,11 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 ALICE = SHARED_DATA / "canterbury" / "alice29.txt"
 GOLDEN = Path(__file__).resolve().parent / "golden"
+# The CPU models on which the float goldens of 0.1-0.3 (the default preset's network in
+# sample.v1/v2/v3.oz; they record no CPU model) are known to replay. On another one
+# (an AMD EPYC 23/1 does not) decoding them stops at a chunk's CRC-32 or the SHA-256 with
+# a one-line error, writing nothing: the checks catch what the header could not say.
+LEGACY_FLOAT_CPUS = ("AuthenticAMD 26/2", "GenuineIntel 6/167")
 
 # Small and quick to compile; min_stream_bytes keeps B = 1 for tiny inputs.
 TINY = Config().replace(

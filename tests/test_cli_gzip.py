@@ -94,7 +94,7 @@ def test_bad_option_is_one_line_exit_1(tmp_path):
 
 def test_info_reports_the_release_not_the_internal_tag(packed):
     out = _ok(run_cli("info", "a.txt.oz", cwd=packed)).stdout.decode()
-    assert "onlinezip 0.3.0" in out and "format version    3" in out
+    assert "onlinezip 0.3.0" in out and "format version    4" in out
     assert "onlinezip 0.1.0" not in out and "onlinezip': '0.1.0" not in out
 
 

@@ -158,8 +158,10 @@ def three(text):
 
 
 def _table_start(blob: bytes) -> int:
-    """Where the segment table starts: after the header's 20 fixed bytes, meta and CRC."""
-    return 20 + struct.unpack_from("<I", blob, 16)[0] + 4
+    """Where the segment table starts: after the header's 12 fixed bytes, its LEB128
+    streams and meta length (one byte each here), the meta and the CRC."""
+    assert blob[12] < 0x80 and blob[13] < 0x80
+    return 14 + blob[13] + 4
 
 
 def _with_row(blob: bytes, index: int, **changes) -> bytes:
@@ -254,16 +256,23 @@ def test_flag_and_kind_must_agree(three):
 
 def test_golden_segmented_file(monkeypatch):
     """tests/golden/sample.segments.oz: sample.txt as three segments (-T 3, min segment
-    200 bytes, the tiny LSTM); pins the segment format and its bits (re-encoded under the
-    environment it records: 0.3's, without the CPU model)."""
+    200 bytes, the tiny LSTM; format 3); sample.segments.v4.oz: the same in format 4.
+    They pin the segment format and its bits: re-encoded under the environment they
+    record (0.3's, without the CPU model), the format-4 file is written byte for byte,
+    and its segments hold the format-3 file's payloads."""
     blob = (GOLDEN / "sample.segments.oz").read_bytes()
+    v4 = (GOLDEN / "sample.segments.v4.oz").read_bytes()
     sample = (GOLDEN / "sample.txt").read_bytes()
     reader = container.Reader(io.BytesIO(blob))
     assert [s.length for s in reader.segments] == [200, 200, 200]
     assert reader.header.config.run.min_segment_bytes == 200
-    assert api.decompress(blob) == sample
+    assert api.decompress(blob) == sample == api.decompress(v4)
     monkeypatch.setattr(runtime, "fingerprint", lambda: dict(reader.header.environment))
-    assert api.compress(sample, reader.header.config, segments=3) == blob
+    again = api.compress(sample, reader.header.config, segments=3)
+    assert again == v4 and container.Reader(io.BytesIO(v4)).version == 4
+    assert [f.payload for f in container.parse(v4)[2]] == [
+        f.payload for f in container.parse(blob)[2]
+    ]
 
 
 # --------------------------------------------------------------------------- command line

@@ -157,13 +157,13 @@ def _compress(
     )
     payload, bits = coder.encode_chunk(chunk)
     if last and container.stored_file_size(len(chunk)) <= container.coded_file_size(
-        header, len(payload)
+        header, len(chunk), len(payload)
     ):  # one chunk that coding would grow: a stored-only file
         return _store_whole(dst, chunk, cfg, bits_out, start), coder
     writer = container.Writer(dst, header)
     sha, length, nll_bits = hashlib.sha256(), 0, 0.0
     while True:
-        if len(payload) + container.CODED_FRAME_BYTES < len(chunk) + container.STORED_FRAME_BYTES:
+        if container.coding_pays(len(chunk), len(payload)):
             writer.frame(container.Frame(len(chunk), payload, zlib.crc32(chunk)))
         else:  # coding this chunk would grow it: store it (the model has learnt from it)
             writer.frame(container.Frame(len(chunk), chunk, zlib.crc32(chunk), stored=True))
@@ -288,7 +288,7 @@ def decompress_stream(
             bits_out.append(bits)
     summary = reader.summary
     assert summary is not None
-    if summary.sha256 is not None and sha.digest() != summary.sha256:
+    if summary.sha256 is not None and not container.digest_matches(summary, sha.digest()):
         raise _mismatch("the output does not match the original's SHA-256")
     if summary.crc32 is not None and crc != summary.crc32:
         raise _mismatch("the output does not match the original's CRC-32")

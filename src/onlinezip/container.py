@@ -1,50 +1,56 @@
 """The .oz container: explicit little-endian bytes, read and written as a stream.
 
-Format version 3 (written by this release)::
+Format version 4 (written by this release): version 3's parts and order, with
+variable-length integers where fixed ones cost a small file most of its overhead (a
+``max`` file of xargs.1, 4,227 bytes, had 134 bytes of container in version 3; 68 in
+version 4). ``uN`` is a little-endian unsigned integer of N bits, ``leb`` an unsigned
+LEB128 integer (7 bits a byte, low first; minimal: a reader refuses a longer spelling)::
 
     header
-      0     8   magic  b"\\x89OZIP\\r\\n\\x1a"
-      8     2   format version (u16) = 3
+      0     8   magic  b"\x89OZIP\r\n\x1a"
+      8     2   format version (u16) = 4
       10    2   flags (u16): bit 0 MODEL: the file carries a model (the next two fields
-                and the meta follow, frames may be coded, the end record holds a SHA-256);
+                and the meta follow, frames may be coded, the end record holds a digest);
                 without it the file is stored only (every frame raw). Bit 1 SEGMENTS
                 (only with MODEL): a segment table follows the header (parallel segments,
                 ``-T N``, below); bits 2..15 must be 0 and a reader refuses a file with any
                 bit it does not know.
-      12    4   streams B (u32)                       } only with MODEL
-      16    4   meta length M (u32)                   }
-      20    M   meta: raw-deflated canonical UTF-8 JSON {config, environment, preset,
-                num_parameters}, with ``META_DICTIONARY_V3_CM`` (format 2's, the cm
-                family's words in front) as the preset dictionary }
+      12    leb streams B                           } only with MODEL
+      ...   leb meta length M                       }
+      ...   M   meta: raw-deflated canonical UTF-8 JSON {config, environment, preset,
+                num_parameters}, with ``META_DICTIONARY_V4`` (this release's presets'
+                metas in front of version 3's dictionary) as the preset dictionary: a
+                bundled preset's meta costs 11-17 bytes }
       ...   4   CRC-32 of the header's bytes so far (u32)
     frames, one per chunk of ``config.run.chunk_bytes`` original bytes (the last one may
     be shorter; an empty input has none), each opening with a frame-kind byte:
       0     1   kind (u8): 1 coded, 2 stored, 0 = the end record follows (3 opens the
                 segment table, only right after a SEGMENTS header; any other is refused)
-      coded (only with MODEL), as a version-2 frame:
-      1     4   original bytes n in the chunk (u32, 1..chunk_bytes)
-      5     4   payload length P (u32, a multiple of 4)
-      9     4   CRC-32 of the payload (u32)
-      13    4   CRC-32 of the chunk's original bytes (u32), checked before it is output
-      17    P   payload: the range coder's 32-bit words for the chunk, little-endian
+      coded (only with MODEL):
+      1     leb original bytes n in the chunk (1..chunk_bytes)
+      ...   leb payload length P (a multiple of 4)
+      ...   4   CRC-32 of the payload (u32)
+      ...   4   CRC-32 of the chunk's original bytes (u32), checked before it is output
+      ...   P   payload: the range coder's 32-bit words for the chunk, little-endian
       stored (a chunk that coding would have grown):
-      1     4   original bytes n (u32, 1..chunk_bytes; 1..2**26 without MODEL)
-      5     4   CRC-32 of the chunk's original bytes (u32)
-      9     n   the original bytes, raw
+      1     leb original bytes n (1..chunk_bytes; 1..2**26 without MODEL)
+      ...   4   CRC-32 of the chunk's original bytes (u32)
+      ...   n   the original bytes, raw
       In a MODEL file the decoder still runs the model over a stored chunk's bytes (as
       the encoder did, to learn from them), so the frames after it decode exactly.
     end record, with MODEL
       0     1   0 (u8)
-      1     8   original length (u64) = the sum of the frames' n
-      9     32  SHA-256 of the original
-      41    8   NLL in bits (f64): -log2 p of the coded chunks' bytes as the coder was given
-                them, plus 8 bits for every stored byte
-      49    4   CRC-32 of the end record's bytes so far (u32)
+      1     leb original length = the sum of the frames' n
+      ...   8   digest: the first 8 bytes of the original's SHA-256 (with each chunk's
+                CRC-32, 96 bits check a decoded original; xz checks 64, zstd 32)
+      ...   8   NLL in bits (f64): -log2 p of the coded chunks' bytes as the coder was
+                given them, plus 8 bits for every stored byte (a report, not a check)
+      ...   4   CRC-32 of the end record's bytes so far (u32)
     end record, without MODEL (stored only: the NLL is 8 bits a byte)
       0     1   0 (u8)
-      1     L   original length, unsigned LEB128 (1..6 bytes, minimal)
-      1+L   4   CRC-32 of the whole original (u32)
-      5+L   4   CRC-32 of the end record's bytes so far (u32)
+      1     leb original length (1..6 bytes)
+      ...   4   CRC-32 of the whole original (u32)
+      ...   4   CRC-32 of the end record's bytes so far (u32)
     then the end of the file: trailing bytes are refused.
 
 A file of S >= 2 independent segments (flags MODEL | SEGMENTS; written for ``-T N``)
@@ -64,7 +70,7 @@ holds, between the header and the end record::
     the segments' frames, one segment after the other (each at its offset, exactly its
     size: kind 1 and 2 frames as above, its own chunks of ``chunk_bytes``, no end
     record), then the end record of the whole original (length = the sum of the n, its
-    SHA-256, the NLL of every segment).
+    digest, the NLL of every segment).
 
 Every segment is coded by a fresh learner from the seed (the header's config, its own
 B), independently of the others: each can be decoded on its own, in any process, in any
@@ -74,9 +80,16 @@ is one segment, which is an ordinary file without the flag, byte for byte what `
 writes.
 
 Sizes: an empty input is a 26-byte file (16 header + 10 end); a single stored chunk of n
-bytes costs n + 25 + L bytes (100 KB of random bytes: 100,037). The writer stores a
-whole input without a model when it is one chunk that would not shrink, and any chunk of
-a longer input whose coded frame would be larger than its stored one.
+bytes costs n + 30 + 2L bytes, L the LEB128 length of n (100 KB of random bytes:
+100,036). The writer stores a whole input without a model when it is one chunk that
+would not shrink, and any chunk of a longer input whose coded frame would be larger
+than its stored one.
+
+Version 3 (written by 0.3.0 and this project until format 4): the same parts with fixed
+fields: u32 streams and meta length (the meta deflated with ``META_DICTIONARY_V3_CM``),
+a coded frame's n and P as u32, a stored frame's n as u32, the MODEL end record's length
+as u64, the whole SHA-256 (32 bytes) and the NLL as f64; the stored-only end record as
+in version 4.
 
 Version 2 (no flags, no frame kinds: every frame coded, the u32 n = 0 ends the frames;
 the end record is v3's MODEL end record with a u32 0 in front) and version 1 (one
@@ -102,21 +115,25 @@ from onlinezip.config import Config, config_from_dict
 from onlinezip.errors import OnlinezipError
 
 MAGIC = b"\x89OZIP\r\n\x1a"
-VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
-FLAG_MODEL = 0x0001  # v3: the file carries a model (streams, meta; coded frames; SHA-256)
-FLAG_SEGMENTS = 0x0002  # v3, with MODEL: a segment table follows the header (-T N)
+VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
+FLAG_MODEL = 0x0001  # v3+: the file carries a model (streams, meta; coded frames; digest)
+FLAG_SEGMENTS = 0x0002  # v3+, with MODEL: a segment table follows the header (-T N)
 KNOWN_FLAGS = FLAG_MODEL  # without MODEL (stored only); with it, SEGMENTS may be set too
 KIND_END, KIND_CODED, KIND_STORED, KIND_SEGMENTS = 0, 1, 2, 3  # v3 frame kinds
 _PREFIX = struct.Struct("<8sH")  # magic, version: the same in every version
 _HEAD = struct.Struct("<8sHHII")  # v2 and v3 with MODEL: magic, version, flags, streams, meta
-_HEAD_STORED = struct.Struct("<8sHH")  # v3 without MODEL: magic, version, flags
-_FRAME = struct.Struct("<IIII")  # n, payload length, payload CRC, original CRC
+_HEAD_STORED = struct.Struct("<8sHH")  # v3+ (v4 always): magic, version, flags
+_FRAME = struct.Struct("<IIII")  # v2, v3: n, payload length, payload CRC, original CRC
 _STORED = struct.Struct("<II")  # v3 stored frame: n, original CRC
+_CRCS = struct.Struct("<II")  # v4 coded frame, after n and P: payload CRC, original CRC
 _END = struct.Struct("<IQ32sd")  # v2: 0, original length, SHA-256, NLL bits
 _END_MODEL = struct.Struct("<BQ32sd")  # v3 with MODEL: 0, original length, SHA-256, NLL bits
-CODED_FRAME_BYTES = 1 + _FRAME.size  # v3 bytes around a coded frame's payload
-STORED_FRAME_BYTES = 1 + _STORED.size  # v3 bytes around a stored frame's data
+_END_V4 = struct.Struct("<8sd")  # v4 with MODEL, after kind and length: digest, NLL bits
+DIGEST_BYTES = 8  # v4: the end record holds the first 8 bytes of the original's SHA-256
+CODED_FRAME_BYTES = 1 + _FRAME.size  # v3 bytes around a coded frame's payload (v4: fewer)
+STORED_FRAME_BYTES = 1 + _STORED.size  # v3 bytes around a stored frame's data (v4: fewer)
+MAX_FRAME_OVERHEAD = 1 + 2 * 10 + _CRCS.size  # v4: kind, two LEB128 u64s, two CRCs
 MAX_STORED_BYTES = 1 << 26  # the largest chunk a config allows
 _CRC = struct.Struct("<I")
 _SEGMENT_COUNT = struct.Struct("<BI")  # kind 3, segments S
@@ -192,6 +209,68 @@ META_DICTIONARY_V3_CM = (
     b'.12.8","isa":"AVX2","jax":"0.10.2","jaxlib":"0.10.2","machine":"x86_64","numpy":"2.4'
     b'.6","onlinezip":"0.1.0","optax":"0.2.8","threads":"1"}'
 ) + META_DICTIONARY_V3
+# Part of format version 4, never to be edited: the metas of the bundled presets fast, cm,
+# ultra, default and max (in that order: deflate's distances are cheapest nearest the end)
+# as this project wrote them when format 4 began, in front of format 3's dictionary. A
+# bundled preset's meta then deflates to 11-17 bytes (format 3: 40-63); a later release
+# (another version string) or another config still matches most of it.
+META_DICTIONARY_V4 = (
+    b'{"config":{"model":{"context":32,"direct_bits":16,"direct_orders":1,"embed_dim":32,"'
+    b'family":"hashctx","hidden_dim":16,"mlp_ratio":4,"num_heads":4,"num_layers":1,"orders'
+    b'":5,"table_bits":18,"word_orders":0},"optimizer":{"b1":0.9,"b2":0.999,"eps":1e-08,"g'
+    b'rad_clip":0.0,"learning_rate":0.008,"momentum":0.0,"name":"adam","row_decay":0.1,"ro'
+    b'w_learning_rate":0.3,"row_min_scale":0.02},"run":{"chunk_bytes":1048576,"min_stream_'
+    b'bytes":4096,"prob_floor":1e-05,"seed":0,"streams":128}},"environment":{"backend":"cp'
+    b'u","constriction":"0.5.0","cpu":"AuthenticAMD 23/1","flax":"0.12.8","isa":"AVX2","ja'
+    b'x":"0.10.2","jaxlib":"0.10.2","machine":"x86_64","numpy":"2.4.6","onlinezip":"0.1.0"'
+    b',"optax":"0.2.8","threads":"1"},"num_parameters":4264197,"preset":"fast"}{"config":{'
+    b'"cm":{"apm":2,"apm_rate":7,"class_mixer":4,"column":3,"counter_limit":60,"final_clas'
+    b'ses":2,"final_rate":6,"history":3,"indirect":1,"known_mixer":1,"lines":3,"match_bits'
+    b'":20,"match_min":6,"mixer_boost":1,"mixer_init":0.05,"mixer_rate":24,"orders":[1,2,3'
+    b',4,5,6,8],"sparse":4,"table_bits":22,"ways":2,"word":4},"model":{"context":32,"direc'
+    b't_bits":16,"direct_orders":1,"embed_dim":32,"family":"cm","hidden_dim":128,"mlp_rati'
+    b'o":4,"num_heads":4,"num_layers":1,"orders":6,"table_bits":18,"word_orders":0},"optim'
+    b'izer":{"b1":0.9,"b2":0.999,"eps":1e-08,"grad_clip":0.0,"learning_rate":0.001,"moment'
+    b'um":0.0,"name":"adam","row_decay":0.1,"row_learning_rate":0.02,"row_min_scale":0.05}'
+    b',"run":{"chunk_bytes":1048576,"min_stream_bytes":4096,"prob_floor":1e-05,"seed":0,"s'
+    b'treams":2}},"environment":{"backend":"cpu","constriction":"0.5.0","flax":"0.12.8","i'
+    b'sa":"AVX2","jax":"0.10.2","jaxlib":"0.10.2","machine":"x86_64","numpy":"2.4.6","onli'
+    b'nezip":"0.1.0","optax":"0.2.8","threads":"1"},"num_parameters":71080623,"preset":"cm'
+    b'"}{"config":{"cm":{"apm":2,"apm_rate":7,"class_mixer":4,"column":3,"counter_limit":6'
+    b'0,"final_classes":2,"final_rate":6,"history":3,"indirect":1,"known_mixer":1,"lines":'
+    b'3,"match_bits":20,"match_min":6,"mixer_boost":1,"mixer_init":0.05,"mixer_rate":24,"n'
+    b'eural":"hashctx","orders":[1,2,3,4,5,6,8],"sparse":4,"table_bits":22,"ways":2,"word"'
+    b':4},"model":{"context":32,"direct_bits":16,"direct_orders":1,"embed_dim":32,"family"'
+    b':"cm","hidden_dim":32,"mlp_ratio":4,"num_heads":4,"num_layers":1,"orders":6,"table_b'
+    b'its":18,"word_orders":2},"optimizer":{"b1":0.9,"b2":0.999,"eps":1e-08,"grad_clip":0.'
+    b'0,"learning_rate":0.008,"momentum":0.0,"name":"adam","row_decay":0.1,"row_learning_r'
+    b'ate":0.3,"row_min_scale":0.02},"run":{"chunk_bytes":1048576,"min_stream_bytes":4096,'
+    b'"prob_floor":1e-05,"seed":0,"streams":1}},"environment":{"backend":"cpu","constricti'
+    b'on":"0.5.0","cpu":"AuthenticAMD 23/1","flax":"0.12.8","isa":"AVX2","jax":"0.10.2","j'
+    b'axlib":"0.10.2","machine":"x86_64","numpy":"2.4.6","onlinezip":"0.1.0","optax":"0.2.'
+    b'8","threads":"1"},"num_parameters":79578870,"preset":"ultra"}{"config":{"model":{"co'
+    b'ntext":32,"direct_bits":16,"direct_orders":1,"embed_dim":32,"family":"hashctx","hidd'
+    b'en_dim":32,"mlp_ratio":4,"num_heads":4,"num_layers":1,"orders":6,"table_bits":18,"wo'
+    b'rd_orders":2},"optimizer":{"b1":0.9,"b2":0.999,"eps":1e-08,"grad_clip":0.0,"learning'
+    b'_rate":0.008,"momentum":0.0,"name":"adam","row_decay":0.1,"row_learning_rate":0.3,"r'
+    b'ow_min_scale":0.02},"run":{"chunk_bytes":1048576,"min_stream_bytes":4096,"prob_floor'
+    b'":1e-05,"seed":0,"streams":8}},"environment":{"backend":"cpu","constriction":"0.5.0"'
+    b',"cpu":"AuthenticAMD 23/1","flax":"0.12.8","isa":"AVX2","jax":"0.10.2","jaxlib":"0.1'
+    b'0.2","machine":"x86_64","numpy":"2.4.6","onlinezip":"0.1.0","optax":"0.2.8","threads'
+    b'":"1"},"num_parameters":8462600,"preset":"default"}{"config":{"cm":{"apm":2,"apm_rat'
+    b'e":7,"class_mixer":4,"column":3,"counter_limit":60,"final_classes":2,"final_rate":6,'
+    b'"history":3,"indirect":1,"known_mixer":1,"lines":3,"match_bits":20,"match_min":6,"mi'
+    b'xer_boost":1,"mixer_init":0.05,"mixer_rate":24,"orders":[1,2,3,4,5,6,8],"sparse":4,"'
+    b'table_bits":22,"ways":2,"word":4},"model":{"context":32,"direct_bits":16,"direct_ord'
+    b'ers":1,"embed_dim":32,"family":"cm","hidden_dim":128,"mlp_ratio":4,"num_heads":4,"nu'
+    b'm_layers":1,"orders":6,"table_bits":18,"word_orders":0},"optimizer":{"b1":0.9,"b2":0'
+    b'.999,"eps":1e-08,"grad_clip":0.0,"learning_rate":0.001,"momentum":0.0,"name":"adam",'
+    b'"row_decay":0.1,"row_learning_rate":0.02,"row_min_scale":0.05},"run":{"chunk_bytes":'
+    b'1048576,"min_stream_bytes":4096,"prob_floor":1e-05,"seed":0,"streams":1}},"environme'
+    b'nt":{"backend":"cpu","constriction":"0.5.0","flax":"0.12.8","isa":"AVX2","jax":"0.10'
+    b'.2","jaxlib":"0.10.2","machine":"x86_64","numpy":"2.4.6","onlinezip":"0.1.0","optax"'
+    b':"0.2.8","threads":"1"},"num_parameters":71080623,"preset":"max"}'
+) + META_DICTIONARY_V3_CM
 _META_LEVEL, _META_WBITS = 9, -15  # raw deflate: no zlib header or checksum (CRCs guard)
 MAX_ORIGINAL_BYTES = 1 << 40  # 1 TiB: refuse absurd lengths before allocating anything
 MAX_STREAMS = 1024
@@ -286,20 +365,17 @@ def _leb128(value: int) -> bytes:
 
 
 def header_bytes(header: Header, segmented: bool = False) -> bytes:
-    """The version-3 header of a file with this header, checksum included (``segmented``:
+    """The version-4 header of a file with this header, checksum included (``segmented``:
     with the SEGMENTS flag, a segment table to follow)."""
     if not header.model:
         head = _HEAD_STORED.pack(MAGIC, VERSION, 0)
         return head + _CRC.pack(zlib.crc32(head))
     meta_json = json.dumps(header.meta(), sort_keys=True, separators=(",", ":"))
-    # cm metas with the newer dictionary; the others as before, so that they are written
-    # byte for byte as 0.3 wrote them (either inflates with META_DICTIONARY_V3_CM)
-    cm = header.config.model.family == "cm"
-    zdict = META_DICTIONARY_V3_CM if cm else META_DICTIONARY_V3
-    deflate = zlib.compressobj(_META_LEVEL, zlib.DEFLATED, _META_WBITS, zdict=zdict)
+    deflate = zlib.compressobj(_META_LEVEL, zlib.DEFLATED, _META_WBITS, zdict=META_DICTIONARY_V4)
     meta = deflate.compress(meta_json.encode()) + deflate.flush()
     flags = FLAG_MODEL | (FLAG_SEGMENTS if segmented else 0)
-    head = _HEAD.pack(MAGIC, VERSION, flags, header.streams, len(meta)) + meta
+    head = _HEAD_STORED.pack(MAGIC, VERSION, flags) + _leb128(header.streams)
+    head += _leb128(len(meta)) + meta
     return head + _CRC.pack(zlib.crc32(head))
 
 
@@ -320,26 +396,45 @@ def segment_table(start: int, segments: list[Segment]) -> tuple[bytes, list[Segm
     return bytes(table) + _CRC.pack(zlib.crc32(table)), placed
 
 
+def coded_frame_overhead(length: int, payload_bytes: int) -> int:
+    """Bytes a version-4 coded frame adds to its payload."""
+    return 1 + len(_leb128(length)) + len(_leb128(payload_bytes)) + _CRCS.size
+
+
+def stored_frame_overhead(length: int) -> int:
+    """Bytes a version-4 stored frame adds to its data."""
+    return 1 + len(_leb128(length)) + _CRC.size
+
+
+def coding_pays(length: int, payload_bytes: int) -> bool:
+    """Whether a chunk of ``length`` bytes is written coded (its frame is the smaller)."""
+    coded = payload_bytes + coded_frame_overhead(length, payload_bytes)
+    return coded < length + stored_frame_overhead(length)
+
+
 def frame_bytes(frame: Frame, model: bool = True) -> bytes:
-    """One version-3 frame as it is written: kind byte, fixed fields, payload."""
+    """One version-4 frame as it is written: kind byte, fields, payload."""
     if frame.stored:
         crc = zlib.crc32(frame.payload)
         if frame.data_crc32 not in (None, crc) or frame.length != len(frame.payload):
             raise ValueError("a stored frame's payload is its original bytes")
-        return bytes([KIND_STORED]) + _STORED.pack(frame.length, crc) + frame.payload
+        return bytes([KIND_STORED]) + _leb128(frame.length) + _CRC.pack(crc) + frame.payload
     if not model:
         raise ValueError("a stored-only file has no coded frames")
-    crc = frame.data_crc32 or 0
-    fixed = _FRAME.pack(frame.length, len(frame.payload), zlib.crc32(frame.payload), crc)
-    return bytes([KIND_CODED]) + fixed + frame.payload
+    if len(frame.payload) % 4:
+        raise ValueError("a coded frame's payload is whole 32-bit words")
+    sizes = _leb128(frame.length) + _leb128(len(frame.payload))
+    crcs = _CRCS.pack(zlib.crc32(frame.payload), frame.data_crc32 or 0)
+    return bytes([KIND_CODED]) + sizes + crcs + frame.payload
 
 
 def end_bytes(model: bool, summary: Summary) -> bytes:
-    """The version-3 end record for ``summary``, checksum included."""
+    """The version-4 end record for ``summary``, checksum included."""
     if model:
-        if summary.sha256 is None:
+        if summary.sha256 is None or len(summary.sha256) < DIGEST_BYTES:
             raise ValueError("a file with a model records the original's SHA-256")
-        end = _END_MODEL.pack(KIND_END, summary.length, summary.sha256, summary.nll_bits)
+        digest = summary.sha256[:DIGEST_BYTES]
+        end = bytes([KIND_END]) + _leb128(summary.length) + _END_V4.pack(digest, summary.nll_bits)
     else:
         if summary.crc32 is None:
             raise ValueError("a stored-only file records the original's CRC-32")
@@ -347,22 +442,32 @@ def end_bytes(model: bool, summary: Summary) -> bytes:
     return end + _CRC.pack(zlib.crc32(end))
 
 
+def digest_matches(summary: Summary, sha256_digest: bytes) -> bool:
+    """Whether a decoded original's SHA-256 is the one ``summary`` records (whole, in
+    versions 1-3; its first ``DIGEST_BYTES``, in version 4)."""
+    assert summary.sha256 is not None
+    return sha256_digest[: len(summary.sha256)] == summary.sha256
+
+
 def stored_file_size(length: int) -> int:
     """Bytes of a stored-only file holding ``length`` bytes in one frame (or none)."""
     end = 1 + len(_leb128(length)) + 2 * _CRC.size
-    return _HEAD_STORED.size + _CRC.size + (STORED_FRAME_BYTES + length if length else 0) + end
+    frame = stored_frame_overhead(length) + length if length else 0
+    return _HEAD_STORED.size + _CRC.size + frame + end
 
 
-def coded_file_size(header: Header, payload_bytes: int) -> int:
+def coded_file_size(header: Header, length: int, payload_bytes: int) -> int:
     """Bytes of a file with a model holding one coded frame of ``payload_bytes``."""
-    return len(header_bytes(header)) + CODED_FRAME_BYTES + payload_bytes + _END_MODEL.size + 4
+    end = 1 + len(_leb128(length)) + _END_V4.size + _CRC.size
+    frame = coded_frame_overhead(length, payload_bytes) + payload_bytes
+    return len(header_bytes(header)) + frame + end
 
 
 # --------------------------------------------------------------------------- writing
 
 
 class Writer:
-    """Writes a version-3 container to ``out`` piece by piece; counts what it wrote.
+    """Writes a version-4 container to ``out`` piece by piece; counts what it wrote.
 
     A header with ``model=False`` makes a stored-only file: every frame must be stored."""
 
@@ -507,11 +612,14 @@ class Reader:
         )
 
     def _read_header_v3(self, prefix: bytes) -> Header:
+        """Versions 3 and 4: flags, then (with MODEL) the model's fields and meta."""
         flag_bytes = self._read_exactly(2, "header")
         (flags,) = struct.unpack("<H", flag_bytes)
         self.flags = flags
-        if flags & FLAG_MODEL:
+        if flags & FLAG_MODEL and self.version == 3:
             return self._read_header(prefix + flag_bytes)  # v2's layout, with the flag
+        if flags & FLAG_MODEL:
+            return self._read_header_v4(prefix + flag_bytes, flags)
         (crc,) = _CRC.unpack(self._read_exactly(_CRC.size, "header"))
         if zlib.crc32(prefix + flag_bytes) != crc:
             raise OnlinezipError("corrupt header: header checksum mismatch")
@@ -520,6 +628,26 @@ class Reader:
                 f"unsupported header flags {flags:#x} (a newer onlinezip wrote this file)"
             )
         return STORED_HEADER
+
+    def _read_header_v4(self, head: bytes, flags: int) -> Header:
+        take = self._taker()
+        streams, raw_streams = _take_leb128(take, "header", 4)
+        meta_len, raw_len = _take_leb128(take, "header", 4)
+        if meta_len > MAX_META_BYTES:
+            raise OnlinezipError(f"corrupt header: meta length {meta_len} is implausible")
+        meta = self._read_exactly(meta_len, "header")
+        (crc,) = _CRC.unpack(self._read_exactly(_CRC.size, "header"))
+        if zlib.crc32(head + raw_streams + raw_len + meta) != crc:
+            raise OnlinezipError("corrupt header: header checksum mismatch")
+        if flags not in (FLAG_MODEL, FLAG_MODEL | FLAG_SEGMENTS):
+            raise OnlinezipError(
+                f"unsupported header flags {flags:#x} (a newer onlinezip wrote this file)"
+            )
+        return _parse_meta(meta, streams, META_DICTIONARY_V4)
+
+    def _taker(self):
+        """``take(size, what)``: the next ``size`` bytes of the file, or a truncation error."""
+        return lambda size, what: self._read_exactly(size, what)
 
     def _read_segment_table(self) -> list[Segment]:
         start = self.bytes_read
@@ -544,7 +672,7 @@ class Reader:
                 )
             if not 1 <= seg.length <= MAX_ORIGINAL_BYTES or total > MAX_ORIGINAL_BYTES:
                 raise OnlinezipError(f"corrupt segment table: segment {index}'s length")
-            max_size = max_payload_bytes(seg.length) + CODED_FRAME_BYTES * (
+            max_size = max_payload_bytes(seg.length) + MAX_FRAME_OVERHEAD * (
                 seg.length // self.header.config.run.chunk_bytes + 1
             )
             if not 1 <= seg.size <= max_size or not 1 <= seg.streams <= MAX_STREAMS:
@@ -568,7 +696,7 @@ class Reader:
             body = self._read_exactly(seg.size, f"segment {index}")
             if zlib.crc32(body) != seg.frames_crc32:
                 raise OnlinezipError(f"corrupt segment {index}: checksum mismatch")
-            frames = _body_frames(body, chunk_bytes, index)
+            frames = _body_frames(body, chunk_bytes, index, self.version)
             length = sum(frame.length for frame in frames)
             if length != seg.length:
                 raise OnlinezipError(
@@ -607,16 +735,13 @@ class Reader:
             if kind == KIND_END:
                 self.summary = self._read_end(total)
                 return
-            if kind == KIND_CODED and model:
-                if self.version == 2:
-                    fixed = first.to_bytes(4, "little") + self._read_exactly(12, "frame header")
-                else:
-                    fixed = self._read_exactly(_FRAME.size, "frame header")
+            if kind == KIND_CODED and model and self.version == 2:
+                fixed = first.to_bytes(4, "little") + self._read_exactly(12, "frame header")
                 n, size, payload_crc, data_crc = _FRAME.unpack(fixed)
                 stored = False
-            elif kind == KIND_STORED:
-                n, data_crc = _STORED.unpack(self._read_exactly(_STORED.size, "frame header"))
-                size, stored = n, True
+            elif kind in (KIND_CODED, KIND_STORED) and (model or kind == KIND_STORED):
+                n, size, payload_crc, data_crc = _frame_fields(self.version, kind, self._taker())
+                stored = kind == KIND_STORED
             else:
                 what = "a coded frame in a stored-only file" if kind == KIND_CODED else (
                     f"unknown frame kind {kind}"
@@ -635,8 +760,16 @@ class Reader:
             yield Frame(n, payload, data_crc, stored)
 
     def _read_end(self, total: int) -> Summary:
-        if self.version == 3 and not self.header.model:
+        if self.version >= 3 and not self.header.model:
             summary = self._read_stored_end()
+        elif self.version == 4:
+            length, raw = _take_leb128(self._taker(), "end record", 6)
+            rest = self._read_exactly(_END_V4.size + _CRC.size, "end record")
+            body = b"\0" + raw + rest[: _END_V4.size]
+            if zlib.crc32(body) != _CRC.unpack(rest[_END_V4.size :])[0]:
+                raise OnlinezipError("corrupt end record: checksum mismatch")
+            digest, nll_bits = _END_V4.unpack(rest[: _END_V4.size])
+            summary = Summary(length, digest, nll_bits)
         else:
             end = _END if self.version == 2 else _END_MODEL
             head = b"\0\0\0\0" if self.version == 2 else b"\0"
@@ -674,7 +807,40 @@ class Reader:
         return Summary(length, None, 8.0 * length, crc)
 
 
-def _body_frames(body: bytes, chunk_bytes: int, segment: int) -> list[Frame]:
+def _take_leb128(take, what: str, max_bytes: int) -> tuple[int, bytes]:
+    """A minimal unsigned LEB128 integer of at most ``max_bytes`` bytes, read by
+    ``take(size, what)``: (its value, its bytes)."""
+    raw, value = bytearray(), 0
+    while True:
+        byte = take(1, what)[0]
+        raw.append(byte)
+        value |= (byte & 0x7F) << (7 * (len(raw) - 1))
+        if not byte & 0x80:
+            break
+        if len(raw) == max_bytes:
+            raise OnlinezipError(f"corrupt {what}: a length field is too long")
+    if len(raw) > 1 and raw[-1] == 0:
+        raise OnlinezipError(f"corrupt {what}: a length field is not minimal")
+    return value, bytes(raw)
+
+
+def _frame_fields(version: int, kind: int, take) -> tuple[int, int, int, int]:
+    """(n, payload size, payload CRC, original CRC) of a version-3 or -4 frame of ``kind``
+    (coded or stored; a stored frame's payload is its original bytes), read by ``take``."""
+    if version == 3 and kind == KIND_CODED:
+        return _FRAME.unpack(take(_FRAME.size, "frame header"))
+    if version == 3:
+        n, data_crc = _STORED.unpack(take(_STORED.size, "frame header"))
+        return n, n, data_crc, data_crc
+    n, _ = _take_leb128(take, "frame header", 4)  # n <= chunk_bytes <= 2**26
+    if kind == KIND_STORED:
+        (data_crc,) = _CRC.unpack(take(_CRC.size, "frame header"))
+        return n, n, data_crc, data_crc
+    size, _ = _take_leb128(take, "frame header", 5)  # P <= 4 n + 64
+    return (n, size, *_CRCS.unpack(take(_CRCS.size, "frame header")))
+
+
+def _body_frames(body: bytes, chunk_bytes: int, segment: int, version: int) -> list[Frame]:
     """The frames of one segment (kind 1 and 2, the file's rules), which fill ``body``."""
     frames, pos, short_seen = [], 0, False
     where = f"segment {segment}'s frame"
@@ -690,14 +856,10 @@ def _body_frames(body: bytes, chunk_bytes: int, segment: int) -> list[Frame]:
         index = len(frames)
         kind = body[pos]
         pos += 1
-        if kind == KIND_CODED:
-            n, size, payload_crc, data_crc = _FRAME.unpack(take(_FRAME.size, "frame header"))
-            stored = False
-        elif kind == KIND_STORED:
-            n, data_crc = _STORED.unpack(take(_STORED.size, "frame header"))
-            size, stored = n, True
-        else:
+        if kind not in (KIND_CODED, KIND_STORED):
             raise OnlinezipError(f"corrupt {where} {index}: unknown frame kind {kind}")
+        n, size, payload_crc, data_crc = _frame_fields(version, kind, take)
+        stored = kind == KIND_STORED
         bad_size = size > max_payload_bytes(n) or (not stored and size % 4)
         if short_seen or not 1 <= n <= chunk_bytes or bad_size:
             raise OnlinezipError(f"corrupt {where} {index}: implausible sizes ({n}, {size})")
@@ -710,7 +872,7 @@ def _body_frames(body: bytes, chunk_bytes: int, segment: int) -> list[Frame]:
 
 
 def header_size(blob: bytes) -> int:
-    """Bytes before the first frame (versions 2 and 3) or the payload (version 1)."""
+    """Bytes before the first frame (versions 2 to 4) or the payload (version 1)."""
     reader = Reader(io.BytesIO(blob))
     if reader.version == 1:
         return len(blob) - reader.payload_bytes
