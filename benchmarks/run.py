@@ -2,6 +2,7 @@
 
     python benchmarks/run.py [--presets default rae CONFIG.toml ...]
                              [--files PATH ... | --text-files] [--repeats N] [--out DIR]
+                             [--rows-from EARLIER-RUN-OUTPUT]
 
 Every onlinezip figure comes from a fresh process running the CLI (compress, then
 decompress from the .oz file, then a byte comparison), timed by the ``seconds`` its
@@ -200,12 +201,27 @@ def machine() -> dict:
             "date": time.strftime("%Y-%m-%d")}  # fmt: skip
 
 
-def write_results(out: Path, stem: str, info: dict, rows: list[dict], markdown: str) -> None:
-    """``STEM.json`` (machine description + rows) and ``STEM.md`` in ``out``; prints the md."""
+def write_results(
+    out: Path, stem: str, info: dict, rows: list[dict], markdown: str, echo: bool = True
+) -> None:
+    """``STEM.json`` (machine description + rows) and ``STEM.md`` in ``out``; prints the md
+    (``echo``)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{stem}.json").write_text(json.dumps({"machine": info, "rows": rows}, indent=2))
     (out / f"{stem}.md").write_text(markdown)
-    print(markdown)
+    if echo:
+        print(markdown)
+
+
+def rows_from_log(log: Path) -> list[dict]:
+    """The onlinezip rows an earlier run printed (a JSON object a line, as it went)."""
+    rows = []
+    for line in log.read_text().splitlines():
+        if line.startswith("{"):
+            row = json.loads(line)
+            if row.get("codec", "").startswith("onlinezip "):
+                rows.append(row)
+    return rows
 
 
 def add_ratios(rows: list[dict], baseline: str) -> None:
@@ -218,7 +234,7 @@ def add_ratios(rows: list[dict], baseline: str) -> None:
                 r[f"{way}_vs_baseline"] = r[f"{way}_kb_s"] / base[r["file"]][f"{way}_kb_s"]
 
 
-def to_markdown(rows: list[dict], info: dict) -> str:
+def to_markdown(rows: list[dict], info: dict, note: str = "") -> str:
     lines = [
         f"Machine: {info['cpu']} (CPU family/model/stepping "
         f"{info.get('cpu_family_model_stepping', '?')}), {info['usable_cores']} usable cores, "
@@ -226,7 +242,7 @@ def to_markdown(rows: list[dict], info: dict) -> str:
         "onlinezip speeds are whole compress / decompress calls with model compilation "
         "included (persistent compilation cache off), the median of the runs given; "
         "decompression ran in a separate process from the .oz file and was checked byte "
-        "for byte.",
+        "for byte." + (f" {note}" if note else ""),
         "",
         "| file | codec | bits/byte | bytes | compress KB/s | decompress KB/s | peak RSS MiB "
         "| runs |",
@@ -273,21 +289,41 @@ def main() -> None:
         "--baseline", help="a --presets entry to give every other one's speed ratio against"
     )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    parser.add_argument(
+        "--rows-from",
+        type=Path,
+        help="take the onlinezip rows of each file from the lines an earlier run printed "
+        "(its output, saved; a run stopped before its end) instead of running the presets; "
+        "the classical codecs are measured now",
+    )
     args = parser.parse_args()
     files = TEXT_FILES if args.text_files else args.files
-    rows = []
+    earlier = rows_from_log(args.rows_from) if args.rows_from else None
+    note = (
+        f"The onlinezip rows are those an earlier run on this machine printed as it went "
+        f"({args.rows_from.name}; it was stopped before its end); the other codecs were "
+        f"measured in this run."
+        if earlier is not None
+        else ""
+    )
+    rows, info = [], machine()
     with tempfile.TemporaryDirectory() as tmp:
         for path in files:
             for name in CLASSICAL:
                 rows.append({"file": path.name, **bench_classical(path, name)})
-            for row in bench_presets(path, args.presets, Path(tmp), args.repeats):
+            if earlier is not None:
+                found = [r for r in earlier if r["file"] == path.name]
+            else:
+                found = bench_presets(path, args.presets, Path(tmp), args.repeats)
+            for row in found:
                 row = {"file": path.name, **row}
                 print(json.dumps(row), flush=True)
                 rows.append(row)
+            # the table so far, so that a run stopped early still leaves its results
+            write_results(args.out, "results", info, rows, to_markdown(rows, info, note), False)
     if args.baseline:
         add_ratios(rows, f"onlinezip {model_args(args.baseline)[0]}")
-    info = machine()
-    write_results(args.out, "results", info, rows, to_markdown(rows, info))
+    write_results(args.out, "results", info, rows, to_markdown(rows, info, note))
 
 
 if __name__ == "__main__":
