@@ -98,6 +98,9 @@ def test_info(encoded):
     ],
 )
 def test_bit_exact_across_core_counts(tmp_path, alice_slice, config, enc_cores, dec_cores):
+    """1,500 bytes: 5 streams of the wide transformer (what matters is the width of its
+    matrix products, not the length; the whole 3,000 took a minute a case on 2 cores)."""
+    alice_slice = alice_slice[:1500]
     (tmp_path / "a.txt").write_bytes(alice_slice)
     _ok(
         run_cli(
