@@ -279,7 +279,8 @@ MAX_V1_BYTES = 1 << 26  # version 1 wrote no file larger than the largest chunk
 
 # Config keys added since format 2 was released, with the value that means what 0.2.0
 # did. A header leaves such a key out when it has that value (loading fills it back in),
-# so a config 0.2.0 knew gives the very header 0.2.0 wrote, which 0.2.0 still reads.
+# so a config 0.2.0 knew gives the very meta 0.2.0 wrote (since format 4, inside another
+# framing, which 0.2.0 refuses as an unknown format version).
 LATER_KEY_DEFAULTS = {
     ("run", "step_program"): 1,
     ("run", "min_segment_bytes"): 1 << 20,
