@@ -200,6 +200,18 @@ def test_a_table_that_disagrees_with_the_payload_is_refused(three):
     assert api.decompress(blob) == data
 
 
+def test_a_table_claiming_huge_segments_is_refused_without_reading_them(three):
+    """A CRC-valid table that says segment 0 holds 2**41 bytes: a one-line truncation
+    error, with memory only for the bytes that are there (no MemoryError)."""
+    _, blob = three
+    seg = container.Reader(io.BytesIO(blob)).segments
+    bad = _with_row(blob, 0, length=2**39, size=2**41)
+    for i in (1, 2):
+        bad = _with_row(bad, i, offset=seg[i].offset + 2**41 - seg[0].size)
+    with pytest.raises(OnlinezipError, match="the segment 0 is incomplete"):
+        container.scan(io.BytesIO(bad))
+
+
 def test_a_missing_segment_or_one_too_many_is_refused(three):
     _, blob = three
     seg = container.Reader(io.BytesIO(blob)).segments

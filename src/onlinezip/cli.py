@@ -346,6 +346,8 @@ def _info(args: argparse.Namespace) -> None:
         "segments": len(reader.segments) if reader.segments is not None else 1,
         "chunk_bytes": header.config.run.chunk_bytes if header.model else None,
         "sha256": summary.sha256.hex() if summary.sha256 is not None else None,
+        # the bytes of the SHA-256 the file holds: 32, or its first 8 (format 4)
+        "sha256_bytes": len(summary.sha256) if summary.sha256 is not None else None,
         "crc32": f"{summary.crc32:08x}" if summary.crc32 is not None else None,
         "environment": environment,
         "arithmetic": arithmetic,

@@ -133,12 +133,13 @@ _END_V4 = struct.Struct("<8sd")  # v4 with MODEL, after kind and length: digest,
 DIGEST_BYTES = 8  # v4: the end record holds the first 8 bytes of the original's SHA-256
 CODED_FRAME_BYTES = 1 + _FRAME.size  # v3 bytes around a coded frame's payload (v4: fewer)
 STORED_FRAME_BYTES = 1 + _STORED.size  # v3 bytes around a stored frame's data (v4: fewer)
-MAX_FRAME_OVERHEAD = 1 + 2 * 10 + _CRCS.size  # v4: kind, two LEB128 u64s, two CRCs
+MAX_FRAME_OVERHEAD = 1 + 4 + 5 + _CRCS.size  # v4 (v3: 17): kind, n and P as read, CRCs
 MAX_STORED_BYTES = 1 << 26  # the largest chunk a config allows
 _CRC = struct.Struct("<I")
 _SEGMENT_COUNT = struct.Struct("<BI")  # kind 3, segments S
 _SEGMENT = struct.Struct("<QQQIII")  # offset, size, n, streams, original CRC, frames' CRC
 MAX_SEGMENTS = 1 << 16
+_READ_PIECE = 1 << 24  # the most bytes one read asks for
 MAX_META_BYTES = 1 << 16
 # Part of format version 1, never to be edited: deflate's preset dictionary for the meta.
 META_DICTIONARY_V1 = (
@@ -446,7 +447,7 @@ def end_bytes(model: bool, summary: Summary) -> bytes:
 def digest_matches(summary: Summary, sha256_digest: bytes) -> bool:
     """Whether a decoded original's SHA-256 is the one ``summary`` records (whole, in
     versions 1-3; its first ``DIGEST_BYTES``, in version 4)."""
-    assert summary.sha256 is not None
+    assert summary.sha256 is not None and len(summary.sha256) in (DIGEST_BYTES, 32)
     return sha256_digest[: len(summary.sha256)] == summary.sha256
 
 
@@ -592,7 +593,19 @@ class Reader:
         return data
 
     def _read_exactly(self, size: int, what: str) -> bytes:
-        data = self._read(size)
+        """``size`` bytes, read in pieces of at most 16 MiB so that a size a damaged table
+        claims costs memory only for the bytes that are really there."""
+        if size <= _READ_PIECE:
+            data = self._read(size)
+        else:
+            pieces, left = [], size
+            while left:
+                piece = self._read(min(left, _READ_PIECE))
+                pieces.append(piece)
+                left -= len(piece)
+                if len(piece) < min(left + len(piece), _READ_PIECE):
+                    break
+            data = b"".join(pieces)
         if len(data) != size:
             raise OnlinezipError(f"file is truncated: the {what} is incomplete")
         return data
