@@ -358,7 +358,7 @@ def _info(args: argparse.Namespace) -> None:
         return
     print(f"format version    {info['format_version']} (read by onlinezip {__version__})")
     if info["sha256"] is not None:
-        label = "sha256" if len(info["sha256"]) == 64 else "sha256 (prefix)"
+        label = "sha256" if info["sha256_bytes"] == 32 else "sha256 (prefix)"
         print(f"{label:<18}{info['sha256']}")
     if info["crc32"] is not None:
         print(f"crc32             {info['crc32']}")

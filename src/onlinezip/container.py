@@ -7,7 +7,7 @@ version 4). ``uN`` is a little-endian unsigned integer of N bits, ``leb`` an uns
 LEB128 integer (7 bits a byte, low first; minimal: a reader refuses a longer spelling)::
 
     header
-      0     8   magic  b"\x89OZIP\r\n\x1a"
+      0     8   magic  b"\\x89OZIP\\r\\n\\x1a"
       8     2   format version (u16) = 4
       10    2   flags (u16): bit 0 MODEL: the file carries a model (the next two fields
                 and the meta follow, frames may be coded, the end record holds a digest);
@@ -644,9 +644,8 @@ class Reader:
         return STORED_HEADER
 
     def _read_header_v4(self, head: bytes, flags: int) -> Header:
-        take = self._taker()
-        streams, raw_streams = _take_leb128(take, "header", 4)
-        meta_len, raw_len = _take_leb128(take, "header", 4)
+        streams, raw_streams = _take_leb128(self._read_exactly, "header", 4)
+        meta_len, raw_len = _take_leb128(self._read_exactly, "header", 4)
         if meta_len > MAX_META_BYTES:
             raise OnlinezipError(f"corrupt header: meta length {meta_len} is implausible")
         meta = self._read_exactly(meta_len, "header")
@@ -658,10 +657,6 @@ class Reader:
                 f"unsupported header flags {flags:#x} (a newer onlinezip wrote this file)"
             )
         return _parse_meta(meta, streams, META_DICTIONARY_V4)
-
-    def _taker(self):
-        """``take(size, what)``: the next ``size`` bytes of the file, or a truncation error."""
-        return lambda size, what: self._read_exactly(size, what)
 
     def _read_segment_table(self) -> list[Segment]:
         start = self.bytes_read
@@ -754,7 +749,8 @@ class Reader:
                 n, size, payload_crc, data_crc = _FRAME.unpack(fixed)
                 stored = False
             elif kind in (KIND_CODED, KIND_STORED) and (model or kind == KIND_STORED):
-                n, size, payload_crc, data_crc = _frame_fields(self.version, kind, self._taker())
+                fields = _frame_fields(self.version, kind, self._read_exactly)
+                n, size, payload_crc, data_crc = fields
                 stored = kind == KIND_STORED
             else:
                 what = "a coded frame in a stored-only file" if kind == KIND_CODED else (
@@ -777,7 +773,7 @@ class Reader:
         if self.version >= 3 and not self.header.model:
             summary = self._read_stored_end()
         elif self.version == 4:
-            length, raw = _take_leb128(self._taker(), "end record", 6)
+            length, raw = _take_leb128(self._read_exactly, "end record", 6)
             rest = self._read_exactly(_END_V4.size + _CRC.size, "end record")
             body = b"\0" + raw + rest[: _END_V4.size]
             if zlib.crc32(body) != _CRC.unpack(rest[_END_V4.size :])[0]:
@@ -802,21 +798,10 @@ class Reader:
         return summary
 
     def _read_stored_end(self) -> Summary:
-        body, length = bytearray(b"\0"), 0
-        for shift in range(0, 42, 7):  # at most 6 bytes: lengths up to 2**42
-            byte = self._read_exactly(1, "end record")[0]
-            body.append(byte)
-            length |= (byte & 0x7F) << shift
-            if not byte & 0x80:
-                break
-        else:
-            raise OnlinezipError("corrupt end record: the length field is too long")
+        length, raw = _take_leb128(self._read_exactly, "end record", 6)  # up to 2**42
         rest = self._read_exactly(2 * _CRC.size, "end record")
-        body += rest[: _CRC.size]
-        if zlib.crc32(bytes(body)) != _CRC.unpack(rest[_CRC.size :])[0]:
+        if zlib.crc32(b"\0" + raw + rest[: _CRC.size]) != _CRC.unpack(rest[_CRC.size :])[0]:
             raise OnlinezipError("corrupt end record: checksum mismatch")
-        if len(body) > 6 and body[-5] == 0:  # a LEB128 field must be minimal
-            raise OnlinezipError("corrupt end record: the length field is not minimal")
         (crc,) = _CRC.unpack(rest[: _CRC.size])
         return Summary(length, None, 8.0 * length, crc)
 
