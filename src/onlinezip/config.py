@@ -112,6 +112,14 @@ class CMConfig:
     # classes of the last 1..3 bytes (0: by the node alone)
     history: int = 0  # each counter also keeps its last 0..4 bits, which the state map
     # reads with its count and probability (needs indirect = 1 and counter_limit <= 63)
+    pixels: int = 0  # 1..3: a 1-bit bitmap's pixels predicted from templates of their
+    # neighbours in the rows above and to the left (pixels.TEMPLATES: 16, 8, 22 pixels),
+    # each a direct table of counters, one mixer input each (needs column >= 2)
+    pixel_limit: int = 127  # the pixel counters' count limit (as counter_limit)
+    pixel_mixer: int = 0  # 1: one more first-layer mixer, its weights chosen by the
+    # pixels of the small template and the depth (needs pixels >= 2)
+    pixel_apm: int = 0  # 1: a pixel's probability also refined by an APM of its
+    # 16-pixel template, 3/4 of the output where a record length is known (pixels >= 1)
 
 
 @dataclass(frozen=True)
@@ -278,6 +286,23 @@ def validate_cm(c: CMConfig) -> None:
     _require(
         c.column < 2 or c.match_min > 0,
         "cm.column = 2 or 3 reads the match model's history: set cm.match_min (e.g. 6)",
+    )
+    _require(0 <= c.pixels <= 3, f"cm.pixels must be in 0..3, got {c.pixels}")
+    _require(
+        not c.pixels or c.column >= 2,
+        "cm.pixels reads the record length of the record model: set cm.column = 2 or 3",
+    )
+    _require(
+        1 <= c.pixel_limit <= 1000, f"cm.pixel_limit must be in 1..1000, got {c.pixel_limit}"
+    )
+    _require(c.pixel_mixer in (0, 1), f"cm.pixel_mixer must be 0 or 1, got {c.pixel_mixer}")
+    _require(
+        not c.pixel_mixer or c.pixels >= 2,
+        "cm.pixel_mixer chooses by the small template: set cm.pixels = 2 or 3",
+    )
+    _require(c.pixel_apm in (0, 1), f"cm.pixel_apm must be 0 or 1, got {c.pixel_apm}")
+    _require(
+        not c.pixel_apm or c.pixels >= 1, "cm.pixel_apm reads the templates: set cm.pixels >= 1"
     )
     _require(0 <= c.lines <= 3, f"cm.lines must be in 0..3, got {c.lines}")
     _require(

@@ -18,9 +18,10 @@ LEB128 integer (7 bits a byte, low first; minimal: a reader refuses a longer spe
       12    leb streams B                           } only with MODEL
       ...   leb meta length M                       }
       ...   M   meta: raw-deflated canonical UTF-8 JSON {config, environment, preset,
-                num_parameters}, with ``META_DICTIONARY_V4`` (this release's presets'
-                metas in front of version 3's dictionary) as the preset dictionary: a
-                bundled preset's meta costs 11-17 bytes }
+                num_parameters}, with ``META_DICTIONARY_V4_PIXELS`` (the presets'
+                metas in front of version 3's dictionary, and since session 9 the cm
+                sections with the pixel model in front of those) as the preset
+                dictionary: a bundled preset's meta costs 11-17 bytes }
       ...   4   CRC-32 of the header's bytes so far (u32)
     frames, one per chunk of ``config.run.chunk_bytes`` original bytes (the last one may
     be shorter; an empty input has none), each opening with a frame-kind byte:
@@ -272,6 +273,26 @@ META_DICTIONARY_V4 = (
     b'.2","jaxlib":"0.10.2","machine":"x86_64","numpy":"2.4.6","onlinezip":"0.1.0","optax"'
     b':"0.2.8","threads":"1"},"num_parameters":71080623,"preset":"max"}'
 ) + META_DICTIONARY_V3_CM
+# Also part of format version 4, never to be edited: format 4's first dictionary with
+# session 9's ultra cm section and max meta (the pixel model) in front, by the same rule:
+# every meta deflated with META_DICTIONARY_V4 inflates the same with this one, which
+# readers and writers of format 4 use. max's meta then deflates to 17 bytes, not 43.
+META_DICTIONARY_V4_PIXELS = (
+    b'"neural":"hashctx","orders":[1,2,3,4,5,6,8],"pixel_apm":1,"pixel_mixer":1,"pixels":3,"'
+    b'sparse":4,"table_bits":22,"ways":2,"word":4},"model":{{"config":{"cm":{"apm":2,"apm_ra'
+    b'te":7,"class_mixer":4,"column":3,"counter_limit":60,"final_classes":2,"final_rate":6,"'
+    b'history":3,"indirect":1,"known_mixer":1,"lines":3,"match_bits":20,"match_min":6,"mixer'
+    b'_boost":1,"mixer_init":0.05,"mixer_rate":24,"orders":[1,2,3,4,5,6,8],"pixel_apm":1,"pi'
+    b'xel_mixer":1,"pixels":3,"sparse":4,"table_bits":22,"ways":2,"word":4},"model":{"contex'
+    b't":32,"direct_bits":16,"direct_orders":1,"embed_dim":32,"family":"cm","hidden_dim":128'
+    b',"mlp_ratio":4,"num_heads":4,"num_layers":1,"orders":6,"table_bits":18,"word_orders":0'
+    b'},"optimizer":{"b1":0.9,"b2":0.999,"eps":1e-08,"grad_clip":0.0,"learning_rate":0.001,"'
+    b'momentum":0.0,"name":"adam","row_decay":0.1,"row_learning_rate":0.02,"row_min_scale":0'
+    b'.05},"run":{"chunk_bytes":1048576,"min_stream_bytes":4096,"prob_floor":1e-05,"seed":0,'
+    b'"streams":1}},"environment":{"backend":"cpu","constriction":"0.5.0","flax":"0.12.8","i'
+    b'sa":"AVX2","jax":"0.10.2","jaxlib":"0.10.2","machine":"x86_64","numpy":"2.4.6","online'
+    b'zip":"0.1.0","optax":"0.2.8","threads":"1"},"num_parameters":77731200,"preset":"max"}'
+) + META_DICTIONARY_V4
 _META_LEVEL, _META_WBITS = 9, -15  # raw deflate: no zlib header or checksum (CRCs guard)
 MAX_ORIGINAL_BYTES = 1 << 40  # 1 TiB: refuse absurd lengths before allocating anything
 MAX_STREAMS = 1024
@@ -286,6 +307,10 @@ LATER_KEY_DEFAULTS = {
     ("run", "step_program"): 1,
     ("run", "min_segment_bytes"): 1 << 20,
     ("cm", "neural"): "",  # added in session 6: no neural input
+    ("cm", "pixels"): 0,  # added in session 9: no pixel model
+    ("cm", "pixel_limit"): 127,
+    ("cm", "pixel_mixer"): 0,
+    ("cm", "pixel_apm"): 0,
 }
 
 
@@ -373,7 +398,7 @@ def header_bytes(header: Header, segmented: bool = False) -> bytes:
         head = _HEAD_STORED.pack(MAGIC, VERSION, 0)
         return head + _CRC.pack(zlib.crc32(head))
     meta_json = json.dumps(header.meta(), sort_keys=True, separators=(",", ":"))
-    deflate = zlib.compressobj(_META_LEVEL, zlib.DEFLATED, _META_WBITS, zdict=META_DICTIONARY_V4)
+    deflate = zlib.compressobj(_META_LEVEL, zlib.DEFLATED, _META_WBITS, zdict=META_DICTIONARY_V4_PIXELS)
     meta = deflate.compress(meta_json.encode()) + deflate.flush()
     flags = FLAG_MODEL | (FLAG_SEGMENTS if segmented else 0)
     head = _HEAD_STORED.pack(MAGIC, VERSION, flags) + _leb128(header.streams)
@@ -656,7 +681,7 @@ class Reader:
             raise OnlinezipError(
                 f"unsupported header flags {flags:#x} (a newer onlinezip wrote this file)"
             )
-        return _parse_meta(meta, streams, META_DICTIONARY_V4)
+        return _parse_meta(meta, streams, META_DICTIONARY_V4_PIXELS)
 
     def _read_segment_table(self) -> list[Segment]:
         start = self.bytes_read

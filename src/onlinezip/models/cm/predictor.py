@@ -26,6 +26,7 @@ from onlinezip.models.cm import (
     lines,
     match,
     mixer,
+    pixels,
     records,
     statemap,
     tree,
@@ -36,6 +37,8 @@ BIAS = 256  # a constant input, so every weight set has a bias
 APM3_BITS = 18  # the order-2 APM's contexts (hashed with the partial byte)
 _NODE = np.arange(tree.NODES, dtype=np.int32)
 BOOST_BYTES = 16384  # cm.mixer_boost: the extra rate has halved after this many bytes
+PIXEL_SETS = 1 << pixels.template_bits(pixels.TEMPLATES[1])  # cm.pixel_mixer
+PIXEL_APM_CONTEXTS = 1 << pixels.template_bits(pixels.TEMPLATES[0])  # cm.pixel_apm
 
 
 def _byte_classes() -> np.ndarray:
@@ -84,12 +87,13 @@ class Predictor:
         self.c, self.streams = c, streams
         self.contexts = num_contexts(c)
         # per context its count (and state map), + match (+ neural) + bias
-        self.inputs = self.contexts * (1 + c.indirect) + 2 + bool(c.neural)
+        self.inputs = self.contexts * (1 + c.indirect) + 2 + bool(c.neural) + c.pixels
         # first-layer mixers, weights chosen by: the partial byte; the match state x
         # depth; the last byte x depth; (known_mixer) how many contexts are known x depth
         self.sets = (tree.NODES, match.BUCKETS * 3 * 8, 256 * 8)
         self.sets += ((self.contexts + 1) * 8,) if c.known_mixer else ()
         self.sets += (CLASSES**c.class_mixer * 8,) if c.class_mixer else ()
+        self.sets += (PIXEL_SETS * 8 + 1,) if c.pixel_mixer else ()
         # what ``predict`` saves per node for ``update``, in order: name -> width (0: one
         # number per node)
         m = len(self.sets)
@@ -98,6 +102,8 @@ class Predictor:
         self.fields |= {"sidx": self.contexts} if c.indirect else {}
         self.fields |= {"a3": 0} if c.apm == 3 else {}
         self.fields |= {"fsel": 0} if c.final_classes else {}
+        self.fields |= {"pix": c.pixels} if c.pixels else {}
+        self.fields |= {"a4": 0} if c.pixel_apm else {}
 
     def init_state(self) -> dict[str, Any]:
         c, b = self.c, self.streams
@@ -130,8 +136,12 @@ class Predictor:
             state |= lines.init(b)
         if c.indirect:
             state["smap"] = statemap.init(self.contexts, c.history)
+        if c.pixels:
+            state["pixels"] = pixels.init(c.pixels)
         if c.apm == 3:
             state["apm3"] = apm.init(2**APM3_BITS)
+        if c.pixel_apm:
+            state["apm4"] = apm.init(PIXEL_APM_CONTEXTS + 1)
         return state
 
     def predict(self, s: dict[str, Any], net_probs_BV=None) -> tuple[dict[str, Any], jax.Array]:
@@ -182,6 +192,11 @@ class Predictor:
             if net_probs_BV is not None:
                 xn_BN = stretch(tree.bit_probabilities(net_probs_BV))
             parts.append(xn_BN[..., None])
+        if c.pixels:
+            extra["pix"] = pixels.templates(
+                c.pixels, s["rec"], s["hist"], s["pos"], s["window"][:, -1]
+            )
+            parts.append(pixels.inputs(s["pixels"], extra["pix"]))
         x_BNI = jnp.concatenate(parts + [bias_BN[..., None]], axis=2)
         depth_1N = jnp.asarray(tree.DEPTH)[None, :]
         node_BN = jnp.broadcast_to(jnp.asarray(_NODE), xm_BN.shape)
@@ -191,6 +206,9 @@ class Predictor:
             sels += (jnp.sum(known_BCN, axis=1, dtype=jnp.int32) * 8 + depth_1N,)
         if c.class_mixer:
             sels += (_class_context(s["window"], c.class_mixer)[:, None] * 8 + depth_1N,)
+        if c.pixel_mixer:  # the small template's pixels x depth; the last set: no bitmap
+            t_BN = extra["pix"][..., 1]
+            sels += (jnp.where(t_BN >= 0, t_BN * 8 + depth_1N, PIXEL_SETS * 8),)
         # the weight sets of the first mixer are the nodes' own, and the third's the last
         # byte's 8 (one per depth): both taken without a per-node gather
         w_BNI = [
@@ -221,6 +239,11 @@ class Predictor:
         else:
             p3_BN, extra["a3"] = apm.refine(s["apm3"], p_BN, _order2_context(s["window"], node_BN))
             out_BN = (p_BN + p1_BN + p2_BN + p3_BN) >> 2
+        if c.pixel_apm:  # a bitmap's pixel: also refined by its 16-pixel template
+            t_BN = extra["pix"][..., 0]
+            ctx_BN = jnp.where(t_BN >= 0, t_BN, PIXEL_APM_CONTEXTS)  # the spare: no bitmap
+            p4_BN, extra["a4"] = apm.refine(s["apm4"], p_BN, ctx_BN)
+            out_BN = jnp.where(t_BN >= 0, (out_BN + 3 * p4_BN) >> 2, out_BN)
         out_BN = jnp.clip(out_BN, 1, 4095)
         # every per-node quantity the update reads on the coded path, side by side in one
         # (B, 255, F) array: the update takes its 8 nodes with one gather, not one each
@@ -270,6 +293,10 @@ class Predictor:
             s["apm3"] = apm.train(s["apm3"], f["a3"], bit_BK, c.apm_rate, mask_B)
         if c.indirect:
             s["smap"] = statemap.train(s["smap"], f["sidx"], bit_BK, mask_B)
+        if c.pixels:
+            s["pixels"] = pixels.train(s["pixels"], f["pix"], bit_BK, mask_B, c.pixel_limit)
+        if c.pixel_apm:
+            s["apm4"] = apm.train(s["apm4"], f["a4"], bit_BK, c.apm_rate, mask_B)
         s["match_conf"] = match.train(
             s["match_conf"], f["expect"], f["mindex"], bit_BK, mask_B, 1023
         )

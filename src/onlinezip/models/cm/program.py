@@ -44,6 +44,7 @@ class CMPrograms:
         runtime.check_memory(needed, "the cm model")
         tables = jax.tree.leaves((state[0]["table"], state[0]["mix"], state[0]["final"]))
         tables += [state[0]["apm1"], state[0]["apm2"], state[0]["match_conf"]]
+        tables += jax.tree.leaves([state[0].get("pixels"), state[0].get("apm4")])
         self.num_parameters = int(sum(np.prod(t.shape) for t in tables))
         self.num_parameters += self.net.num_parameters if self.net else 0
         self.packer = FlatPacker(state, own_buffer_size=OWN_BUFFER_SIZE)

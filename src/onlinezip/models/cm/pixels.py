@@ -1,0 +1,96 @@
+"""Pixels: a bitmap of one bit per pixel, each pixel predicted from its neighbours.
+
+Fax pages and other 1-bit images (Canterbury's ptt5) are rows of r bytes, 8 pixels a
+byte, the leftmost in the top bit; the record length ``records`` detects is then r. A
+pixel depends on the pixels around it far more than on any byte context, so, as JBIG
+does, templates of neighbours already coded give it contexts of its own: some pixels to
+its left in its row and some centred above it in the rows above. Each node of the byte
+tree is one pixel (depth j: the pixel in column j of the byte, the partial byte its left
+neighbours in the byte), so all 255 nodes' templates come from the last byte and the
+three bytes around the one above (two above, three above).
+
+``TEMPLATES`` has the shapes, best first (``cm.pixels`` = how many are used): a 16-pixel
+one, a small 8-pixel one that learns fast, a wide 22-pixel one that tells more apart.
+Each indexes a table of counters directly (no hash, nothing to collide); the mixer gets
+every template's stretched probability (0 where no record length is known, or the
+template has never been seen). The coded byte's 8 pixels learn one after the other (two
+of them may share a template, as in a blank area: each then sees the other's update).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from onlinezip.models.cm import counters, match, tree
+from onlinezip.models.cm.squash import stretch
+
+# (pixels to the left, half-widths of the rows 1, 2, 3 above: -1 none, 0 the one above)
+TEMPLATES = ((4, 3, 2, -1), (2, 2, 0, -1), (5, 4, 3, 0))
+MAX_TEMPLATES = len(TEMPLATES)
+_DEPTH = tree.DEPTH  # (255,) the pixel's column in the byte
+_KNOWN = (tree.PARTIAL << (8 - tree.DEPTH)).astype(np.int32)  # (255,) the bits seen, on top
+
+
+def template_bits(shape) -> int:
+    left, *rows = shape
+    return left + sum(2 * d + 1 for d in rows if d >= 0)
+
+
+def init(n: int) -> list[jax.Array]:
+    """The tables of the first ``n`` templates, every counter fresh."""
+    return [jnp.full((1 << template_bits(t),), counters.FRESH, jnp.uint32) for t in TEMPLATES[:n]]
+
+
+def templates(n: int, rec_B3, hist_H, pos_B, last_B) -> jax.Array:
+    """(B, 255, n) int32 templates of every node's pixel, -1 where no record length is
+    known."""
+    length_B = rec_B3[:, 0]
+
+    def back(k_B):  # the byte k_B back (0 before the start)
+        where_B = pos_B - k_B
+        return jnp.where(where_B >= 0, match.ring_bytes(hist_H, where_B), 0)
+
+    def around(k_B):  # the byte k_B back with its left and right neighbours: 24 bits
+        return back(k_B + 1) << 16 | back(k_B) << 8 | back(k_B - 1)
+
+    rows_B = [around(k * length_B) for k in (1, 2, 3)]
+    j_N = jnp.asarray(_DEPTH)[None, :]
+    row0_BN = last_B.astype(jnp.int32)[:, None] << 8 | jnp.asarray(_KNOWN)[None, :]
+    out = []
+    for left, *halves in TEMPLATES[:n]:
+        t_BN = (row0_BN >> (8 - j_N)) & ((1 << left) - 1)  # columns j - left .. j - 1
+        for row_B, d in zip(rows_B, halves, strict=True):
+            if d >= 0:  # columns j - d .. j + d: bit 15 - j of ``around`` is column j
+                t_BN = t_BN << (2 * d + 1) | (row_B[:, None] >> (15 - d - j_N)) & (
+                    (1 << (2 * d + 1)) - 1
+                )
+        out.append(t_BN)
+    t_BNT = jnp.stack(out, axis=2)
+    return jnp.where(length_B[:, None, None] > 0, t_BNT, -1)
+
+
+def inputs(tables, t_BNT) -> jax.Array:
+    """(B, 255, n) int32 stretched probabilities of a 1 bit (0: nothing known)."""
+    out = []
+    for k, table_T in enumerate(tables):
+        t_BN = t_BNT[..., k]
+        c_BN = table_T[jnp.maximum(t_BN, 0)]
+        known_BN = (t_BN >= 0) & (counters.count(c_BN) > 0)
+        out.append(jnp.where(known_BN, stretch(counters.probability(c_BN)), 0))
+    return jnp.stack(out, axis=2)
+
+
+def train(tables, t_BKT, bit_BK, mask_B, limit: int) -> list[jax.Array]:
+    """The templates of the coded byte's 8 pixels (B, 8, n) learn their bits, in order."""
+    out = []
+    for j, table_T in enumerate(tables):
+        size = table_T.shape[0]
+        for k in range(t_BKT.shape[1]):
+            t_B = t_BKT[:, k, j]
+            new_B = counters.update(table_T[jnp.maximum(t_B, 0)], bit_BK[:, k], limit)
+            where_B = jnp.where((t_B >= 0) & (mask_B > 0), t_B, size)  # dropped
+            table_T = table_T.at[where_B].set(new_B, mode="drop")
+        out.append(table_T)
+    return out
