@@ -27,6 +27,7 @@ DEFAULT_FILES = [
     f"{DATA}/canterbury/ptt5:262144",
     f"{DATA}/large/bible.txt:262144",
 ]
+NO_PIXELS = {"pixels": 0, "pixel_mixer": 0, "pixel_apm": 0}
 # (name, what it takes out, [cm] overrides)
 VARIANTS = [
     ("full", "the preset as it is", {}),
@@ -35,11 +36,12 @@ VARIANTS = [
     ("no-apm2", "the APM by the last byte (one stage left)", {"apm": 1}),
     ("no-apms", "every APM stage", {"apm": 0}),
     ("no-known", "the mixer chosen by how many contexts are known", {"known_mixer": 0}),
-    ("no-records", "the record detector and its contexts", {"column": 0}),
+    ("no-records", "the record detector and its contexts (and the pixels that read it)",
+     {"column": 0, **NO_PIXELS}),
     ("no-words", "word contexts", {"word": 0}),
     ("no-sparse", "sparse contexts", {"sparse": 0}),
-    ("no-match", "the match model (and the records that read its history)",
-     {"match_min": 0, "column": 0}),
+    ("no-match", "the match model (and the records and pixels that read its history)",
+     {"match_min": 0, "column": 0, **NO_PIXELS}),
     ("no-order6", "the order-6 context", "orders-6"),
     ("no-lines", "line contexts (column, byte above)", {"lines": 0}),
     ("no-history", "the counters' last bits (the state map reads counts alone)",
@@ -49,6 +51,9 @@ VARIANTS = [
     ("no-final-classes", "the final mixer's weights by classes (by node alone)",
      {"final_classes": 0}),
     ("no-boost", "the mixers' faster start", {"mixer_boost": 0}),
+    ("no-pixels", "the pixel model: templates, their mixer and APM", NO_PIXELS),
+    ("no-pixel-mixer", "the mixer chosen by the small pixel template", {"pixel_mixer": 0}),
+    ("no-pixel-apm", "the APM by the 16-pixel template", {"pixel_apm": 0}),
     ("no-neural", "the neural input (ultra: then max)", {"neural": ""}),
 ]  # fmt: skip
 

@@ -6,8 +6,9 @@
 Prints, per file, NAME, the file (``:N`` keeps its first N bytes), the ideal code length
 in bits per byte (the sum of -log2 p over the coded bits: the container adds a header
 and the coder's few bytes) and the encoder's speed. Files are read under ../shared/data
-(or $ONLINEZIP_DATA); $ONLINEZIP_TUNE_PRESET names another preset to start from. This is how benchmarks/results/*/tuning.md were measured; the
-sizes in the benchmarks themselves are of written files.
+(or $ONLINEZIP_DATA); $ONLINEZIP_TUNE_PRESET names another preset to start from. This
+is how benchmarks/results/*/tuning.md were measured; the sizes in the benchmarks
+themselves are of written files.
 """
 
 from __future__ import annotations

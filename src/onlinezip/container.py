@@ -398,7 +398,9 @@ def header_bytes(header: Header, segmented: bool = False) -> bytes:
         head = _HEAD_STORED.pack(MAGIC, VERSION, 0)
         return head + _CRC.pack(zlib.crc32(head))
     meta_json = json.dumps(header.meta(), sort_keys=True, separators=(",", ":"))
-    deflate = zlib.compressobj(_META_LEVEL, zlib.DEFLATED, _META_WBITS, zdict=META_DICTIONARY_V4_PIXELS)
+    deflate = zlib.compressobj(
+        _META_LEVEL, zlib.DEFLATED, _META_WBITS, zdict=META_DICTIONARY_V4_PIXELS
+    )
     meta = deflate.compress(meta_json.encode()) + deflate.flush()
     flags = FLAG_MODEL | (FLAG_SEGMENTS if segmented else 0)
     head = _HEAD_STORED.pack(MAGIC, VERSION, flags) + _leb128(header.streams)
