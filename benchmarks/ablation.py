@@ -54,6 +54,8 @@ VARIANTS = [
     ("no-pixels", "the pixel model: templates, their mixer and APM", NO_PIXELS),
     ("no-pixel-mixer", "the mixer chosen by the small pixel template", {"pixel_mixer": 0}),
     ("no-pixel-apm", "the APM by the 16-pixel template", {"pixel_apm": 0}),
+    ("no-follow", "the follow contexts (what came after the last bytes before)",
+     {"follow": 0}),
     ("no-neural", "the neural input (ultra: then max)", {"neural": ""}),
 ]  # fmt: skip
 

@@ -20,12 +20,13 @@ CM_SMALL = Config().replace(
 
 # Every optional part on: state maps, the fourth mixer, the order-2 APM, the record model,
 # two-way buckets, four word contexts, the line contexts, counters with a history, the
-# class mixer, the final mixer by classes and the pixel model (templates, mixer, APM).
+# class mixer, the final mixer by classes, the pixel model (templates, mixer, APM) and
+# the follow contexts.
 CM_ALL = CM_SMALL.replace(
     cm={
         "indirect": 1, "known_mixer": 1, "apm": 3, "column": 3, "ways": 2, "word": 4, "lines": 3,
         "counter_limit": 60, "history": 3, "class_mixer": 4, "final_classes": 2, "mixer_boost": 1,
-        "pixels": 3, "pixel_mixer": 1, "pixel_apm": 1,
+        "pixels": 3, "pixel_mixer": 1, "pixel_apm": 1, "follow": 2,
     }
 )  # fmt: skip
 

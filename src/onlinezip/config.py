@@ -112,6 +112,8 @@ class CMConfig:
     # classes of the last 1..3 bytes (0: by the node alone)
     history: int = 0  # each counter also keeps its last 0..4 bits, which the state map
     # reads with its count and probability (needs indirect = 1 and counter_limit <= 63)
+    follow: int = 0  # 1..2 indirect contexts: the last byte (2: and the last two) with
+    # the two bytes that followed it the previous times (models/cm/follow.py)
     pixels: int = 0  # 1..3: a 1-bit bitmap's pixels predicted from templates of their
     # neighbours in the rows above and to the left (pixels.TEMPLATES: 16, 8, 22 pixels),
     # each a direct table of counters, one mixer input each (needs column >= 2)
@@ -287,6 +289,7 @@ def validate_cm(c: CMConfig) -> None:
         c.column < 2 or c.match_min > 0,
         "cm.column = 2 or 3 reads the match model's history: set cm.match_min (e.g. 6)",
     )
+    _require(0 <= c.follow <= 2, f"cm.follow must be in 0..2, got {c.follow}")
     _require(0 <= c.pixels <= 3, f"cm.pixels must be in 0..3, got {c.pixels}")
     _require(
         not c.pixels or c.column >= 2,

@@ -274,24 +274,27 @@ META_DICTIONARY_V4 = (
     b':"0.2.8","threads":"1"},"num_parameters":71080623,"preset":"max"}'
 ) + META_DICTIONARY_V3_CM
 # Also part of format version 4, never to be edited: format 4's first dictionary with
-# session 9's ultra cm section and max meta (the pixel model) in front, by the same rule:
-# every meta deflated with META_DICTIONARY_V4 inflates the same with this one, which
-# readers and writers of format 4 use. max's meta then deflates to 17 bytes, not 43.
+# session 9's ultra cm section and max meta (the pixel model, the follow contexts) in
+# front, by the same rule: every meta deflated with META_DICTIONARY_V4 inflates the same
+# with this one, which readers and writers of format 4 use. max's meta then deflates to
+# 17 bytes, not 52 (ultra's to 28, not 56).
 META_DICTIONARY_V4_PIXELS = (
-    b'"neural":"hashctx","orders":[1,2,3,4,5,6,8],"pixel_apm":1,"pixel_mixer":1,"pixels":3,"'
-    b'sparse":4,"table_bits":22,"ways":2,"word":4},"model":{{"config":{"cm":{"apm":2,"apm_ra'
-    b'te":7,"class_mixer":4,"column":3,"counter_limit":60,"final_classes":2,"final_rate":6,"'
-    b'history":3,"indirect":1,"known_mixer":1,"lines":3,"match_bits":20,"match_min":6,"mixer'
-    b'_boost":1,"mixer_init":0.05,"mixer_rate":24,"orders":[1,2,3,4,5,6,8],"pixel_apm":1,"pi'
-    b'xel_mixer":1,"pixels":3,"sparse":4,"table_bits":22,"ways":2,"word":4},"model":{"contex'
-    b't":32,"direct_bits":16,"direct_orders":1,"embed_dim":32,"family":"cm","hidden_dim":128'
-    b',"mlp_ratio":4,"num_heads":4,"num_layers":1,"orders":6,"table_bits":18,"word_orders":0'
-    b'},"optimizer":{"b1":0.9,"b2":0.999,"eps":1e-08,"grad_clip":0.0,"learning_rate":0.001,"'
-    b'momentum":0.0,"name":"adam","row_decay":0.1,"row_learning_rate":0.02,"row_min_scale":0'
-    b'.05},"run":{"chunk_bytes":1048576,"min_stream_bytes":4096,"prob_floor":1e-05,"seed":0,'
-    b'"streams":1}},"environment":{"backend":"cpu","constriction":"0.5.0","flax":"0.12.8","i'
-    b'sa":"AVX2","jax":"0.10.2","jaxlib":"0.10.2","machine":"x86_64","numpy":"2.4.6","online'
-    b'zip":"0.1.0","optax":"0.2.8","threads":"1"},"num_parameters":77731200,"preset":"max"}'
+    b'"follow":2,"history":3,"indirect":1,"known_mixer":1,"lines":3,"match_bits":20,"match_m'
+    b'in":6,"mixer_boost":1,"mixer_init":0.05,"mixer_rate":24,"neural":"hashctx","orders":[1'
+    b',2,3,4,5,6,8],"pixel_apm":1,"pixel_mixer":1,"pixels":3,"sparse":4,"table_bits":22,"way'
+    b's":2,"word":4},"model":{{"config":{"cm":{"apm":2,"apm_rate":7,"class_mixer":4,"column"'
+    b':3,"counter_limit":60,"final_classes":2,"final_rate":6,"follow":2,"history":3,"indirec'
+    b't":1,"known_mixer":1,"lines":3,"match_bits":20,"match_min":6,"mixer_boost":1,"mixer_in'
+    b'it":0.05,"mixer_rate":24,"orders":[1,2,3,4,5,6,8],"pixel_apm":1,"pixel_mixer":1,"pixel'
+    b's":3,"sparse":4,"table_bits":22,"ways":2,"word":4},"model":{"context":32,"direct_bits"'
+    b':16,"direct_orders":1,"embed_dim":32,"family":"cm","hidden_dim":128,"mlp_ratio":4,"num'
+    b'_heads":4,"num_layers":1,"orders":6,"table_bits":18,"word_orders":0},"optimizer":{"b1"'
+    b':0.9,"b2":0.999,"eps":1e-08,"grad_clip":0.0,"learning_rate":0.001,"momentum":0.0,"name'
+    b'":"adam","row_decay":0.1,"row_learning_rate":0.02,"row_min_scale":0.05},"run":{"chunk_'
+    b'bytes":1048576,"min_stream_bytes":4096,"prob_floor":1e-05,"seed":0,"streams":1}},"envi'
+    b'ronment":{"backend":"cpu","constriction":"0.5.0","flax":"0.12.8","isa":"AVX2","jax":"0'
+    b'.10.2","jaxlib":"0.10.2","machine":"x86_64","numpy":"2.4.6","onlinezip":"0.1.0","optax'
+    b'":"0.2.8","threads":"1"},"num_parameters":77882864,"preset":"max"}'
 ) + META_DICTIONARY_V4
 _META_LEVEL, _META_WBITS = 9, -15  # raw deflate: no zlib header or checksum (CRCs guard)
 MAX_ORIGINAL_BYTES = 1 << 40  # 1 TiB: refuse absurd lengths before allocating anything
@@ -311,6 +314,7 @@ LATER_KEY_DEFAULTS = {
     ("cm", "pixel_limit"): 127,
     ("cm", "pixel_mixer"): 0,
     ("cm", "pixel_apm"): 0,
+    ("cm", "follow"): 0,
 }
 
 

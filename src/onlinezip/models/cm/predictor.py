@@ -23,6 +23,7 @@ from onlinezip.models.cm import (
     apm,
     contexts,
     counters,
+    follow,
     lines,
     match,
     mixer,
@@ -79,7 +80,7 @@ def _class_context(window_BW, k):
 
 def num_contexts(c: CMConfig) -> int:
     record_contexts = (0, 2, records.CONTEXTS, records.CONTEXTS_2D)[c.column]
-    return len(c.orders) + c.word + c.sparse + record_contexts + c.lines
+    return len(c.orders) + c.word + c.sparse + record_contexts + c.lines + c.follow
 
 
 class Predictor:
@@ -134,6 +135,8 @@ class Predictor:
             state |= records.init(b)
         if c.lines:
             state |= lines.init(b)
+        if c.follow:
+            state |= follow.init(b)
         if c.indirect:
             state["smap"] = statemap.init(self.contexts, c.history)
         if c.pixels:
@@ -158,6 +161,9 @@ class Predictor:
                 s["lines"], s["hist"], s["pos"], s["window"][:, -1], c.lines
             )
             extra_BE = line_BL if extra_BE is None else jnp.concatenate([extra_BE, line_BL], 1)
+        if c.follow:
+            f_BF = follow.context_hashes(s, s["window"], c.follow)
+            extra_BE = f_BF if extra_BE is None else jnp.concatenate([extra_BE, f_BF], 1)
         hash_BC = contexts.context_hashes(
             s["window"], s["words"], s["record"], c.orders, c.word, c.sparse, c.column, extra_BE
         )
@@ -308,6 +314,8 @@ class Predictor:
             s |= records.advance(s, x_B, s["pos"], min(size // 4, 4096), mask_B)
         if c.lines:
             s["lines"] = lines.advance(s["lines"], x_B, s["pos"], mask_B)
+        if c.follow:
+            s |= follow.advance(s, s["window"], x_B, mask_B)
         if c.match_min:
             hist, pos, ptr, length, following, last = match.advance(
                 s["hist"], s["pos"], s["ptr"], s["len"], s["next"], s["last"], window_BW,
