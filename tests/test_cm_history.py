@@ -59,7 +59,10 @@ def test_history_needs_the_state_map():
     with pytest.raises(OnlinezipError, match="final_classes"):
         load_preset("max").replace(cm={"final_classes": 4})
     with pytest.raises(OnlinezipError, match="match_min > 0"):
-        load_preset("max").replace(cm={"mixer_boost": 1, "match_min": 0, "column": 0, "lines": 0})
+        load_preset("max").replace(
+            cm={"mixer_boost": 1, "match_min": 0, "column": 0, "lines": 0, "pixels": 0,
+                "pixel_mixer": 0, "pixel_apm": 0}
+        )
 
 
 def test_each_part_alone_roundtrips_and_changes_the_code(alice_slice):
