@@ -26,19 +26,19 @@ def init(streams: int) -> dict[str, jax.Array]:
     }
 
 
-def _rows(window_BW) -> tuple[jax.Array, jax.Array]:
-    """(rows of the last byte in follow1, of the last two in follow2), (B,) each."""
+def _keys(window_BW) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """(the last byte, the last two as one number, their rows in follow1 and follow2),
+    (B,) int32 each."""
     stream_B = jnp.arange(window_BW.shape[0], dtype=jnp.int32)
     last_B, pair_B = window_BW[:, -1], window_BW[:, -2] << 8 | window_BW[:, -1]
-    return stream_B * 256 + last_B, stream_B * PAIRS + pair_B
+    return last_B, pair_B, stream_B * 256 + last_B, stream_B * PAIRS + pair_B
 
 
 def context_hashes(state, window_BW, count: int) -> jax.Array:
     """(B, count) uint32: the last byte with the two that followed it before; the last
     two bytes with the two that followed them before."""
-    row1_B, row2_B = _rows(window_BW)
-    last_B = window_BW[:, -1].astype(jnp.uint32)
-    pair_B = (window_BW[:, -2] << 8 | window_BW[:, -1]).astype(jnp.uint32)
+    last_B, pair_B, row1_B, row2_B = _keys(window_BW)
+    last_B, pair_B = last_B.astype(jnp.uint32), pair_B.astype(jnp.uint32)
     after1_B = state["follow1"][row1_B].astype(jnp.uint32)
     after2_B = state["follow2"][row2_B].astype(jnp.uint32)
     hashes = [
@@ -50,7 +50,7 @@ def context_hashes(state, window_BW, count: int) -> jax.Array:
 
 def advance(state, window_BW, x_B, mask_B) -> dict[str, jax.Array]:
     """The state once byte ``x_B`` follows the window (the window before it moves)."""
-    row1_B, row2_B = _rows(window_BW)
+    _, _, row1_B, row2_B = _keys(window_BW)
     out = {}
     for key, row_B in (("follow1", row1_B), ("follow2", row2_B)):
         table = state[key]

@@ -65,6 +65,13 @@ def ring_bytes(hist_H: jax.Array, where_B: jax.Array) -> jax.Array:
     return hist_H[base_B + (where_B & (size - 1))]
 
 
+def byte_back(hist_H: jax.Array, pos_B: jax.Array, k_B: jax.Array) -> jax.Array:
+    """(B,) int32: each stream's byte ``k_B`` back from position ``pos_B`` (0 before the
+    start), read from the history ring as ``ring_bytes``."""
+    where_B = pos_B - k_B
+    return jnp.where(where_B >= 0, ring_bytes(hist_H, where_B), 0)
+
+
 def _after(value_B: jax.Array, *reads: jax.Array) -> jax.Array:
     """``value_B``, made to depend on ``reads`` (it adds max(-|sum|, 0), always 0).
 

@@ -28,7 +28,6 @@ from onlinezip.models.cm.squash import stretch
 
 # (pixels to the left, half-widths of the rows 1, 2, 3 above: -1 none, 0 the one above)
 TEMPLATES = ((4, 3, 2, -1), (2, 2, 0, -1), (5, 4, 3, 0))
-MAX_TEMPLATES = len(TEMPLATES)
 _DEPTH = tree.DEPTH  # (255,) the pixel's column in the byte
 _KNOWN = (tree.PARTIAL << (8 - tree.DEPTH)).astype(np.int32)  # (255,) the bits seen, on top
 
@@ -48,11 +47,8 @@ def templates(n: int, rec_B3, hist_H, pos_B, last_B) -> jax.Array:
     known."""
     length_B = rec_B3[:, 0]
 
-    def back(k_B):  # the byte k_B back (0 before the start)
-        where_B = pos_B - k_B
-        return jnp.where(where_B >= 0, match.ring_bytes(hist_H, where_B), 0)
-
     def around(k_B):  # the byte k_B back with its left and right neighbours: 24 bits
+        back = lambda d_B: match.byte_back(hist_H, pos_B, d_B)  # noqa: E731
         return back(k_B + 1) << 16 | back(k_B) << 8 | back(k_B - 1)
 
     rows_B = [around(k * length_B) for k in (1, 2, 3)]

@@ -60,9 +60,7 @@ def context_hashes(rec_B3, hist_H, pos_B, last_B, around: bool = False) -> jax.A
     length_B = rec_B3[:, 0]
 
     def back(k_B):  # the byte k_B back (0 before the start)
-        where_B = pos_B - k_B
-        byte_B = match.ring_bytes(hist_H, where_B)
-        return jnp.where(where_B >= 0, byte_B, 0).astype(jnp.uint32)
+        return match.byte_back(hist_H, pos_B, k_B).astype(jnp.uint32)
 
     above_B, above2_B = back(length_B), back(2 * length_B)
     column_B = jnp.remainder(pos_B, jnp.maximum(length_B, 1)).astype(jnp.uint32)
