@@ -26,7 +26,7 @@ CM_ALL = CM_SMALL.replace(
     cm={
         "indirect": 1, "known_mixer": 1, "apm": 3, "column": 3, "ways": 2, "word": 4, "lines": 3,
         "counter_limit": 60, "history": 3, "class_mixer": 4, "final_classes": 2, "mixer_boost": 1,
-        "pixels": 3, "pixel_mixer": 1, "pixel_apm": 1, "follow": 2,
+        "pixels": 3, "pixel_mixer": 1, "pixel_apm": 1, "follow": 2, "text_rate": 16,
     }
 )  # fmt: skip
 
@@ -61,14 +61,16 @@ def test_repeats_cost_almost_nothing():
     "name",
     [
         "sample.cm.oz", "sample.cm-all.oz", "sample.max-column2.oz", "sample.max-column3.oz",
-        "sample.max-lines3.oz", "sample.max-history3.oz", "sample.max-boost1.oz", "sample.max.oz",
+        "sample.max-lines3.oz", "sample.max-history3.oz", "sample.max-boost1.oz",
+        "sample.max-follow2.oz", "sample.max.oz",
     ],
 )  # fmt: skip
 def test_golden_cm_files_still_decode(name):
     """0.4's first cm file (CM_SMALL); every optional part (CM_ALL, column 2 then);
     the max preset before (record contexts of column 2; of column 3, two word contexts
     and no line contexts; word 4 and lines 3, no counter history or class mixers;
-    history and class mixers, no mixer boost; the mixer boost, no pixel model) and now."""
+    history and class mixers, no mixer boost; the mixer boost, no pixel model; the pixel
+    model and follow contexts, no order 12 or text rate) and now."""
     blob = (GOLDEN / name).read_bytes()
     assert api.decompress(blob) == (GOLDEN / "sample.txt").read_bytes()
 

@@ -120,6 +120,8 @@ class CMConfig:
     pixel_limit: int = 127  # the pixel counters' count limit (as counter_limit)
     pixel_mixer: int = 0  # 1: one more first-layer mixer, its weights chosen by the
     # pixels of the small template and the depth (needs pixels >= 2)
+    text_rate: int = 0  # the first-layer mixers' step size where the last 4 bytes are all
+    # text (letters, digits, spaces, line ends, punctuation); 0: mixer_rate everywhere
     pixel_apm: int = 0  # 1: a pixel's probability also refined by an APM of its
     # 16-pixel template, 3/4 of the output where a record length is known (pixels >= 1)
 
@@ -307,6 +309,7 @@ def validate_cm(c: CMConfig) -> None:
     _require(
         not c.pixel_apm or c.pixels >= 1, "cm.pixel_apm reads the templates: set cm.pixels >= 1"
     )
+    _require(0 <= c.text_rate <= 255, f"cm.text_rate must be in 0..255, got {c.text_rate}")
     _require(0 <= c.lines <= 3, f"cm.lines must be in 0..3, got {c.lines}")
     _require(
         c.lines == 0 or c.match_min > 0,

@@ -18,9 +18,9 @@ LEB128 integer (7 bits a byte, low first; minimal: a reader refuses a longer spe
       12    leb streams B                           } only with MODEL
       ...   leb meta length M                       }
       ...   M   meta: raw-deflated canonical UTF-8 JSON {config, environment, preset,
-                num_parameters}, with ``META_DICTIONARY_V4_PIXELS`` (the presets'
-                metas in front of version 3's dictionary, and since session 9 the cm
-                sections with the pixel model in front of those) as the preset
+                num_parameters}, with ``META_DICTIONARY_V4_TEXT`` (the presets'
+                metas in front of version 3's dictionary, and since sessions 9 and 10
+                the newer max metas in front of those) as the preset
                 dictionary: a bundled preset's meta costs 11-17 bytes }
       ...   4   CRC-32 of the header's bytes so far (u32)
     frames, one per chunk of ``config.run.chunk_bytes`` original bytes (the last one may
@@ -296,6 +296,25 @@ META_DICTIONARY_V4_PIXELS = (
     b'.10.2","jaxlib":"0.10.2","machine":"x86_64","numpy":"2.4.6","onlinezip":"0.1.0","optax'
     b'":"0.2.8","threads":"1"},"num_parameters":77882864,"preset":"max"}'
 ) + META_DICTIONARY_V4
+# Also part of format version 4, never to be edited: the dictionary above with session
+# 10's max meta (order 12, text_rate, match_bits 22, table_bits 23) in front, by the same
+# rule: every meta deflated with META_DICTIONARY_V4 or META_DICTIONARY_V4_PIXELS inflates
+# the same with this one, which readers and writers of format 4 use.
+META_DICTIONARY_V4_TEXT = (
+    b'{"config":{"cm":{"apm":2,"apm_rate":7,"class_mixer":4,"column":3,"counter_limit":60,"f'
+    b'inal_classes":2,"final_rate":6,"follow":2,"history":3,"indirect":1,"known_mixer":1,"li'
+    b'nes":3,"match_bits":22,"match_min":6,"mixer_boost":1,"mixer_init":0.05,"mixer_rate":24'
+    b',"orders":[1,2,3,4,5,6,8,12],"pixel_apm":1,"pixel_mixer":1,"pixels":3,"sparse":4,"tabl'
+    b'e_bits":23,"text_rate":16,"ways":2,"word":4},"model":{"context":32,"direct_bits":16,"d'
+    b'irect_orders":1,"embed_dim":32,"family":"cm","hidden_dim":128,"mlp_ratio":4,"num_heads'
+    b'":4,"num_layers":1,"orders":6,"table_bits":18,"word_orders":0},"optimizer":{"b1":0.9,"'
+    b'b2":0.999,"eps":1e-08,"grad_clip":0.0,"learning_rate":0.001,"momentum":0.0,"name":"ada'
+    b'm","row_decay":0.1,"row_learning_rate":0.02,"row_min_scale":0.05},"run":{"chunk_bytes"'
+    b':1048576,"min_stream_bytes":4096,"prob_floor":1e-05,"seed":0,"streams":1}},"environmen'
+    b't":{"backend":"cpu","constriction":"0.5.0","flax":"0.12.8","isa":"AVX2","jax":"0.10.2"'
+    b',"jaxlib":"0.10.2","machine":"x86_64","numpy":"2.4.6","onlinezip":"0.1.0","optax":"0.2'
+    b'.8","threads":"1"},"num_parameters":145067608,"preset":"max"}'
+) + META_DICTIONARY_V4_PIXELS
 _META_LEVEL, _META_WBITS = 9, -15  # raw deflate: no zlib header or checksum (CRCs guard)
 MAX_ORIGINAL_BYTES = 1 << 40  # 1 TiB: refuse absurd lengths before allocating anything
 MAX_STREAMS = 1024
@@ -315,6 +334,7 @@ LATER_KEY_DEFAULTS = {
     ("cm", "pixel_mixer"): 0,
     ("cm", "pixel_apm"): 0,
     ("cm", "follow"): 0,
+    ("cm", "text_rate"): 0,  # added in session 10: mixer_rate on text too
 }
 
 
@@ -403,7 +423,7 @@ def header_bytes(header: Header, segmented: bool = False) -> bytes:
         return head + _CRC.pack(zlib.crc32(head))
     meta_json = json.dumps(header.meta(), sort_keys=True, separators=(",", ":"))
     deflate = zlib.compressobj(
-        _META_LEVEL, zlib.DEFLATED, _META_WBITS, zdict=META_DICTIONARY_V4_PIXELS
+        _META_LEVEL, zlib.DEFLATED, _META_WBITS, zdict=META_DICTIONARY_V4_TEXT
     )
     meta = deflate.compress(meta_json.encode()) + deflate.flush()
     flags = FLAG_MODEL | (FLAG_SEGMENTS if segmented else 0)
@@ -687,7 +707,7 @@ class Reader:
             raise OnlinezipError(
                 f"unsupported header flags {flags:#x} (a newer onlinezip wrote this file)"
             )
-        return _parse_meta(meta, streams, META_DICTIONARY_V4_PIXELS)
+        return _parse_meta(meta, streams, META_DICTIONARY_V4_TEXT)
 
     def _read_segment_table(self) -> list[Segment]:
         start = self.bytes_read

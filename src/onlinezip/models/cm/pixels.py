@@ -67,6 +67,23 @@ def templates(n: int, rec_B3, hist_H, pos_B, last_B) -> jax.Array:
     return jnp.where(length_B[:, None, None] > 0, t_BNT, -1)
 
 
+def predict(n: int, tables, rec_B3, hist_H, pos_B, last_B) -> tuple[jax.Array, jax.Array]:
+    """(templates, inputs) of every node, as ``templates`` and ``inputs`` give them; where
+    no stream knows a record length (text, most binaries) they are -1 and 0 without
+    being computed (``lax.cond``: the same values, at no cost)."""
+
+    def on():
+        t_BNT = templates(n, rec_B3, hist_H, pos_B, last_B)
+        return t_BNT, inputs(tables, t_BNT)
+
+    shapes = jax.eval_shape(on)
+    off = lambda: (  # noqa: E731
+        jnp.full(shapes[0].shape, -1, shapes[0].dtype),
+        jnp.zeros(shapes[1].shape, shapes[1].dtype),
+    )
+    return jax.lax.cond(jnp.any(rec_B3[:, 0] > 0), on, off)
+
+
 def inputs(tables, t_BNT) -> jax.Array:
     """(B, 255, n) int32 stretched probabilities of a 1 bit (0: nothing known)."""
     out = []
@@ -79,7 +96,13 @@ def inputs(tables, t_BNT) -> jax.Array:
 
 
 def train(tables, t_BKT, bit_BK, mask_B, limit: int) -> list[jax.Array]:
-    """The templates of the coded byte's 8 pixels (B, 8, n) learn their bits, in order."""
+    """The templates of the coded byte's 8 pixels (B, 8, n) learn their bits, in order
+    (skipped, ``lax.cond``, where none is known: nothing would change)."""
+    learn = lambda: _train(tables, t_BKT, bit_BK, mask_B, limit)  # noqa: E731
+    return jax.lax.cond(jnp.any(t_BKT >= 0), learn, lambda: list(tables))
+
+
+def _train(tables, t_BKT, bit_BK, mask_B, limit: int) -> list[jax.Array]:
     out = []
     for j, table_T in enumerate(tables):
         size = table_T.shape[0]

@@ -66,6 +66,7 @@ def _byte_classes() -> np.ndarray:
 
 
 _CLASS = _byte_classes()
+TEXT_BYTES = 8  # cm.text_rate: text is where the last 8 bytes are all of text classes
 CLASSES = 8
 
 
@@ -199,10 +200,10 @@ class Predictor:
                 xn_BN = stretch(tree.bit_probabilities(net_probs_BV))
             parts.append(xn_BN[..., None])
         if c.pixels:
-            extra["pix"] = pixels.templates(
-                c.pixels, s["rec"], s["hist"], s["pos"], s["window"][:, -1]
+            extra["pix"], xp_BNT = pixels.predict(
+                c.pixels, s["pixels"], s["rec"], s["hist"], s["pos"], s["window"][:, -1]
             )
-            parts.append(pixels.inputs(s["pixels"], extra["pix"]))
+            parts.append(xp_BNT)
         x_BNI = jnp.concatenate(parts + [bias_BN[..., None]], axis=2)
         depth_1N = jnp.asarray(tree.DEPTH)[None, :]
         node_BN = jnp.broadcast_to(jnp.asarray(_NODE), xm_BN.shape)
@@ -282,10 +283,7 @@ class Predictor:
         f = self._path_fields(saved, node_BK)
         s["table"] = self._train_counters(s["table"], saved, x_B, node_BK, bit_BK, mask_B)
         x_BKI, sels_BKM, p1_BKM = f["x"], f["sels"], f["p1"]
-        rate = c.mixer_rate
-        if c.mixer_boost:  # faster at first: (1 + boost * H / (H + position)) x the rate
-            boost_B = (c.mixer_rate * c.mixer_boost * BOOST_BYTES) // (BOOST_BYTES + s["pos"])
-            rate = (c.mixer_rate + boost_B)[:, None]  # (B, 1)
+        rate = _mixer_rate(c, s["window"], s["pos"] if c.mixer_boost else None)
         s["mix"] = [
             mixer.train(w, x_BKI, sels_BKM[..., m], p1_BKM[..., m], bit_BK, rate, mask_B)
             for m, w in enumerate(s["mix"])
@@ -361,6 +359,22 @@ class Predictor:
         new_BC2R = jnp.concatenate([new_BC2R, check_BC2[..., None]], axis=-1)
         index_BC2 = jnp.where(mask_B[:, None, None] > 0, index_BC2, rows)  # dropped
         return table.at[index_BC2].set(new_BC2R, mode="drop")
+
+
+def _mixer_rate(c: CMConfig, window_BW, pos_B=None):
+    """The first-layer mixers' step size: ``cm.text_rate`` where the last TEXT_BYTES bytes
+    are all text (no byte of class 0, other, or 7, >= 128), else ``cm.mixer_rate``; with
+    ``cm.mixer_boost`` (pass ``pos_B``), (1 + boost * H / (H + position)) times that.
+    An int, or (B, 1) when it differs by stream."""
+    rate = c.mixer_rate
+    if c.text_rate:
+        cls_BT = jnp.asarray(_CLASS)[window_BW[:, -TEXT_BYTES:]]
+        rate = jnp.where(jnp.all(cls_BT % 7 != 0, axis=1), c.text_rate, c.mixer_rate)
+    if pos_B is not None:
+        rate = rate + (rate * c.mixer_boost * BOOST_BYTES) // (BOOST_BYTES + pos_B)
+    if c.text_rate or pos_B is not None:
+        rate = jnp.broadcast_to(rate, window_BW.shape[:1])[:, None]  # (B, 1)
+    return rate
 
 
 def _order2_context(window_BW, node_BN):
