@@ -43,6 +43,7 @@ VARIANTS = [
     ("no-match", "the match model (and the records and pixels that read its history)",
      {"match_min": 0, "column": 0, **NO_PIXELS}),
     ("no-order6", "the order-6 context", "orders-6"),
+    ("no-order12", "the order-12 context", "orders-12"),
     ("no-lines", "line contexts (column, byte above)", {"lines": 0}),
     ("no-history", "the counters' last bits (the state map reads counts alone)",
      {"history": 0}),
@@ -56,13 +57,18 @@ VARIANTS = [
     ("no-pixel-apm", "the APM by the 16-pixel template", {"pixel_apm": 0}),
     ("no-follow", "the follow contexts (what came after the last bytes before)",
      {"follow": 0}),
+    ("no-text-rate", "the mixers' own step size on text (mixer_rate everywhere)",
+     {"text_rate": 0}),
+    ("small-memory", "half the table and a quarter of the match history (2**22 rows, 2**20)",
+     {"table_bits": 22, "match_bits": 20}),
     ("no-neural", "the neural input (ultra: then max)", {"neural": ""}),
 ]  # fmt: skip
 
 
 def variant_config(base, overrides):
-    if overrides == "orders-6":
-        return base.replace(cm={"orders": [k for k in base.cm.orders if k != 6]})
+    if isinstance(overrides, str) and overrides.startswith("orders-"):
+        drop = int(overrides.removeprefix("orders-"))
+        return base.replace(cm={"orders": [k for k in base.cm.orders if k != drop]})
     return base.replace(cm=overrides) if overrides else base
 
 
