@@ -72,3 +72,13 @@ def test_text_rate_changes_text_and_nothing_else():
 
     assert np.array_equal(bits(base, binary), bits(text_rate, binary))
     assert bits(text_rate, text).sum() != bits(base, text).sum()
+
+
+def test_text_rate_out_of_range_is_refused():
+    import pytest
+
+    from onlinezip.config import load_preset
+    from onlinezip.errors import OnlinezipError
+
+    with pytest.raises(OnlinezipError, match="cm.text_rate must be in 0..255"):
+        load_preset("max").replace(cm={"text_rate": 256})
