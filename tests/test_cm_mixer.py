@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
+from onlinezip.codec import Codec
+from onlinezip.config import CMConfig, Config, load_preset
+from onlinezip.errors import OnlinezipError
 from onlinezip.models.cm import apm, mixer
+from onlinezip.models.cm.predictor import TEXT_BYTES, _mixer_rate
 
 
 def test_mixer_step_lowers_the_coding_cost():
@@ -36,9 +41,6 @@ def test_apm_starts_as_the_identity_and_learns():
 
 
 def test_text_rate_applies_where_the_last_bytes_are_text():
-    from onlinezip.config import CMConfig
-    from onlinezip.models.cm.predictor import TEXT_BYTES, _mixer_rate
-
     c = CMConfig(mixer_rate=24, text_rate=16)
     text = list(b"so she went")[-TEXT_BYTES:]
     window = jnp.asarray(
@@ -56,9 +58,6 @@ def test_text_rate_applies_where_the_last_bytes_are_text():
 
 
 def test_text_rate_changes_text_and_nothing_else():
-    from onlinezip.codec import Codec
-    from onlinezip.config import Config
-
     base = Config().replace(
         model={"family": "cm"}, run={"streams": 1},
         cm={"table_bits": 12, "match_bits": 12, "orders": [1, 2, 3], "mixer_rate": 24},
@@ -75,10 +74,5 @@ def test_text_rate_changes_text_and_nothing_else():
 
 
 def test_text_rate_out_of_range_is_refused():
-    import pytest
-
-    from onlinezip.config import load_preset
-    from onlinezip.errors import OnlinezipError
-
     with pytest.raises(OnlinezipError, match="cm.text_rate must be in 0..255"):
         load_preset("max").replace(cm={"text_rate": 256})

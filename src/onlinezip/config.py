@@ -90,6 +90,8 @@ class CMConfig:
     match_min: int = 6  # the match model looks up the last match_min bytes (0 = no match model)
     match_bits: int = 20  # each stream's match history and table hold 2**match_bits entries
     mixer_rate: int = 6  # mixer step size (weight units 2**-16 per unit of error x input)
+    text_rate: int = 0  # the first-layer mixers' step size where the last 8 bytes are all
+    # text (letters, digits, spaces, line ends, punctuation); 0: mixer_rate everywhere
     mixer_init: float = 0.2  # every mixer weight starts at this
     mixer_boost: int = 0  # 1..3: the first-layer mixers learn (1 + boost) x faster at
     # the start, the extra halved after 16 KB of a stream (needs the match model's count)
@@ -120,8 +122,6 @@ class CMConfig:
     pixel_limit: int = 127  # the pixel counters' count limit (as counter_limit)
     pixel_mixer: int = 0  # 1: one more first-layer mixer, its weights chosen by the
     # pixels of the small template and the depth (needs pixels >= 2)
-    text_rate: int = 0  # the first-layer mixers' step size where the last 4 bytes are all
-    # text (letters, digits, spaces, line ends, punctuation); 0: mixer_rate everywhere
     pixel_apm: int = 0  # 1: a pixel's probability also refined by an APM of its
     # 16-pixel template, 3/4 of the output where a record length is known (pixels >= 1)
 

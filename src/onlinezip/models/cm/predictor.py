@@ -66,6 +66,7 @@ def _byte_classes() -> np.ndarray:
 
 
 _CLASS = _byte_classes()
+_TEXT = (_CLASS != 0) & (_CLASS != 7)  # (256,) a byte of a text class (not other, not high)
 TEXT_BYTES = 8  # cm.text_rate: text is where the last 8 bytes are all of text classes
 CLASSES = 8
 
@@ -363,13 +364,13 @@ class Predictor:
 
 def _mixer_rate(c: CMConfig, window_BW, pos_B=None):
     """The first-layer mixers' step size: ``cm.text_rate`` where the last TEXT_BYTES bytes
-    are all text (no byte of class 0, other, or 7, >= 128), else ``cm.mixer_rate``; with
+    are all text (``_TEXT``: no byte of class 0, other, or 7, >= 128), else ``cm.mixer_rate``; with
     ``cm.mixer_boost`` (pass ``pos_B``), (1 + boost * H / (H + position)) times that.
     An int, or (B, 1) when it differs by stream."""
     rate = c.mixer_rate
     if c.text_rate:
-        cls_BT = jnp.asarray(_CLASS)[window_BW[:, -TEXT_BYTES:]]
-        rate = jnp.where(jnp.all(cls_BT % 7 != 0, axis=1), c.text_rate, c.mixer_rate)
+        text_BT = jnp.asarray(_TEXT)[window_BW[:, -TEXT_BYTES:]]
+        rate = jnp.where(jnp.all(text_BT, axis=1), c.text_rate, c.mixer_rate)
     if pos_B is not None:
         rate = rate + (rate * c.mixer_boost * BOOST_BYTES) // (BOOST_BYTES + pos_B)
     if c.text_rate or pos_B is not None:
