@@ -20,13 +20,17 @@ CM_SMALL = Config().replace(
 
 # Every optional part on: state maps, the fourth mixer, the order-2 APM, the record model,
 # two-way buckets, four word contexts, the line contexts, counters with a history, the
-# class mixer, the final mixer by classes, the pixel model (templates, mixer, APM) and
-# the follow contexts.
+# class mixer, the final mixer by classes, the pixel model (templates, mixer, APM), the
+# follow contexts, the text rate; session 11's prose contexts, unstretched inputs, the
+# byte mixer by node, the hashed mixers (on text only) and the young-set boost.
 CM_ALL = CM_SMALL.replace(
     cm={
         "indirect": 1, "known_mixer": 1, "apm": 3, "column": 3, "ways": 2, "word": 4, "lines": 3,
         "counter_limit": 60, "history": 3, "class_mixer": 4, "final_classes": 2, "mixer_boost": 1,
         "pixels": 3, "pixel_mixer": 1, "pixel_apm": 1, "follow": 2, "text_rate": 16,
+        "text_orders": [3, 5], "linear": 1, "byte_mixer": 1, "order_mixers": [2, 3],
+        "word_mixer": 1, "mixer_bits": 10, "text_mixers": 1, "set_boost": 32, "set_boost_x": 32,
+        "final_boost": 1,
     }
 )  # fmt: skip
 
@@ -62,7 +66,7 @@ def test_repeats_cost_almost_nothing():
     [
         "sample.cm.oz", "sample.cm-all.oz", "sample.max-column2.oz", "sample.max-column3.oz",
         "sample.max-lines3.oz", "sample.max-history3.oz", "sample.max-boost1.oz",
-        "sample.max-follow2.oz", "sample.max.oz",
+        "sample.max-follow2.oz", "sample.max-order12.oz", "sample.max.oz",
     ],
 )  # fmt: skip
 def test_golden_cm_files_still_decode(name):
@@ -70,7 +74,8 @@ def test_golden_cm_files_still_decode(name):
     the max preset before (record contexts of column 2; of column 3, two word contexts
     and no line contexts; word 4 and lines 3, no counter history or class mixers;
     history and class mixers, no mixer boost; the mixer boost, no pixel model; the pixel
-    model and follow contexts, no order 12 or text rate) and now."""
+    model and follow contexts, no order 12 or text rate; order 12 and the text rate, no
+    hashed mixers or young-set boost) and now."""
     blob = (GOLDEN / name).read_bytes()
     assert api.decompress(blob) == (GOLDEN / "sample.txt").read_bytes()
 

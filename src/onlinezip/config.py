@@ -124,6 +124,25 @@ class CMConfig:
     # pixels of the small template and the depth (needs pixels >= 2)
     pixel_apm: int = 0  # 1: a pixel's probability also refined by an APM of its
     # 16-pixel template, 3/4 of the output where a record length is known (pixels >= 1)
+    # session 11: text contexts, more first-layer mixers, and weight sets that learn
+    # fast while young
+    text_orders: tuple = ()  # byte contexts of the last k bytes (each k in 1..12) as prose
+    # reads them: letters case folded, line ends and tabs as spaces
+    linear: int = 0  # 1: each context also gives (its counter's probability - 1/2) / 8,
+    # unstretched: the mixer can average in the probability domain too
+    byte_mixer: int = 0  # 1: the last byte's mixer chooses its weights by the last byte and
+    # the node (the partial byte), not the depth
+    order_mixers: tuple = ()  # one more first-layer mixer per order k here (1..8), its
+    # weights chosen by the last k bytes hashed to mixer_bits bits, and the depth
+    word_mixer: int = 0  # 1: one more, chosen by the word so far (hashed) and the depth
+    mixer_bits: int = 12  # the hashed mixers' selector bits
+    text_mixers: int = 0  # 1: the byte mixer and the hashed mixers choose by their context
+    # only where the last 8 bytes are text; elsewhere by the depth alone (the byte
+    # mixer: by the last byte and the depth)
+    set_boost: int = 0  # H > 0: a first-layer weight set's step is (1 + X / 4 * H / (H +
+    # n)) times the rate (at most 255), n its updates so far: young sets learn fast
+    set_boost_x: int = 4  # X, in quarters
+    final_boost: int = 0  # 1: the final mixer's weight sets too (needs set_boost)
 
 
 @dataclass(frozen=True)
@@ -310,6 +329,28 @@ def validate_cm(c: CMConfig) -> None:
         not c.pixel_apm or c.pixels >= 1, "cm.pixel_apm reads the templates: set cm.pixels >= 1"
     )
     _require(0 <= c.text_rate <= 255, f"cm.text_rate must be in 0..255, got {c.text_rate}")
+    _require(
+        len(c.text_orders) <= 8 and all(1 <= k <= 12 for k in c.text_orders),
+        f"cm.text_orders must be at most 8 orders in 1..12, got {list(c.text_orders)}",
+    )
+    _require(
+        len(set(c.text_orders)) == len(c.text_orders),
+        f"cm.text_orders repeats an order: {list(c.text_orders)}",
+    )
+    _require(
+        len(c.order_mixers) <= 4 and all(1 <= k <= 8 for k in c.order_mixers),
+        f"cm.order_mixers must be at most 4 orders in 1..8, got {list(c.order_mixers)}",
+    )
+    _require(8 <= c.mixer_bits <= 16, f"cm.mixer_bits must be in 8..16, got {c.mixer_bits}")
+    for name in ("linear", "byte_mixer", "word_mixer", "text_mixers", "final_boost"):
+        value = getattr(c, name)
+        _require(value in (0, 1), f"cm.{name} must be 0 or 1, got {value}")
+    _require(0 <= c.set_boost <= 1 << 16, f"cm.set_boost must be in 0..65536, got {c.set_boost}")
+    _require(1 <= c.set_boost_x <= 64, f"cm.set_boost_x must be in 1..64, got {c.set_boost_x}")
+    _require(
+        not c.final_boost or c.set_boost > 0,
+        "cm.final_boost boosts the final mixer as set_boost does: set cm.set_boost (e.g. 32)",
+    )
     _require(0 <= c.lines <= 3, f"cm.lines must be in 0..3, got {c.lines}")
     _require(
         c.lines == 0 or c.match_min > 0,

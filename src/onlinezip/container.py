@@ -18,8 +18,8 @@ LEB128 integer (7 bits a byte, low first; minimal: a reader refuses a longer spe
       12    leb streams B                           } only with MODEL
       ...   leb meta length M                       }
       ...   M   meta: raw-deflated canonical UTF-8 JSON {config, environment, preset,
-                num_parameters}, with ``META_DICTIONARY_V4_TEXT`` (the presets'
-                metas in front of version 3's dictionary, and since sessions 9 and 10
+                num_parameters}, with ``META_DICTIONARY_V4_MIX`` (the presets'
+                metas in front of version 3's dictionary, and since sessions 9, 10 and 11
                 the newer max metas in front of those) as the preset
                 dictionary: a bundled preset's meta costs 11-17 bytes }
       ...   4   CRC-32 of the header's bytes so far (u32)
@@ -315,6 +315,27 @@ META_DICTIONARY_V4_TEXT = (
     b',"jaxlib":"0.10.2","machine":"x86_64","numpy":"2.4.6","onlinezip":"0.1.0","optax":"0.2'
     b'.8","threads":"1"},"num_parameters":145067608,"preset":"max"}'
 ) + META_DICTIONARY_V4_PIXELS
+# Also part of format version 4, never to be edited: the dictionary above with session
+# 11's max meta (prose contexts, hashed mixers, young-set boost) in front, by the same
+# rule: every meta deflated with an earlier format-4 dictionary inflates the same with
+# this one, which readers and writers of format 4 use.
+META_DICTIONARY_V4_MIX = (
+    b'{"config":{"cm":{"apm":3,"apm_rate":7,"byte_mixer":1,"class_mixer":4,"column":3,"counter'
+    b'_limit":60,"final_boost":1,"final_classes":3,"final_rate":4,"follow":2,"history":3,"indi'
+    b'rect":1,"known_mixer":1,"linear":1,"lines":3,"match_bits":22,"match_min":6,"mixer_boost"'
+    b':0,"mixer_init":0.05,"mixer_rate":24,"order_mixers":[2,3],"orders":[1,2,3,4,5,6,8,12],"p'
+    b'ixel_apm":1,"pixel_mixer":1,"pixels":3,"set_boost":32,"set_boost_x":32,"sparse":4,"table'
+    b'_bits":23,"text_mixers":1,"text_orders":[3,5],"text_rate":16,"ways":2,"word":4,"word_mix'
+    b'er":1},"model":{"context":32,"direct_bits":16,"direct_orders":1,"embed_dim":32,"family":'
+    b'"cm","hidden_dim":128,"mlp_ratio":4,"num_heads":4,"num_layers":1,"orders":6,"table_bits"'
+    b':18,"word_orders":0},"optimizer":{"b1":0.9,"b2":0.999,"eps":1e-08,"grad_clip":0.0,"learn'
+    b'ing_rate":0.001,"momentum":0.0,"name":"adam","row_decay":0.1,"row_learning_rate":0.02,"r'
+    b'ow_min_scale":0.05},"run":{"chunk_bytes":1048576,"min_stream_bytes":4096,"prob_floor":1e'
+    b'-05,"seed":0,"streams":1}},"environment":{"backend":"cpu","constriction":"0.5.0","flax":'
+    b'"0.12.8","isa":"AVX2","jax":"0.10.2","jaxlib":"0.10.2","machine":"x86_64","numpy":"2.4.6'
+    b'","onlinezip":"0.1.0","optax":"0.2.8","threads":"1"},"num_parameters":162028544,"preset"'
+    b':"max"}'
+) + META_DICTIONARY_V4_TEXT
 _META_LEVEL, _META_WBITS = 9, -15  # raw deflate: no zlib header or checksum (CRCs guard)
 MAX_ORIGINAL_BYTES = 1 << 40  # 1 TiB: refuse absurd lengths before allocating anything
 MAX_STREAMS = 1024
@@ -335,6 +356,16 @@ LATER_KEY_DEFAULTS = {
     ("cm", "pixel_apm"): 0,
     ("cm", "follow"): 0,
     ("cm", "text_rate"): 0,  # added in session 10: mixer_rate on text too
+    ("cm", "text_orders"): (),  # added in session 11: no prose contexts,
+    ("cm", "linear"): 0,  # no unstretched inputs,
+    ("cm", "byte_mixer"): 0,  # the last byte's mixer by the depth,
+    ("cm", "order_mixers"): (),  # no hashed mixers,
+    ("cm", "word_mixer"): 0,
+    ("cm", "mixer_bits"): 12,
+    ("cm", "text_mixers"): 0,
+    ("cm", "set_boost"): 0,  # no young-set boost
+    ("cm", "set_boost_x"): 4,
+    ("cm", "final_boost"): 0,
 }
 
 
@@ -423,7 +454,7 @@ def header_bytes(header: Header, segmented: bool = False) -> bytes:
         return head + _CRC.pack(zlib.crc32(head))
     meta_json = json.dumps(header.meta(), sort_keys=True, separators=(",", ":"))
     deflate = zlib.compressobj(
-        _META_LEVEL, zlib.DEFLATED, _META_WBITS, zdict=META_DICTIONARY_V4_TEXT
+        _META_LEVEL, zlib.DEFLATED, _META_WBITS, zdict=META_DICTIONARY_V4_MIX
     )
     meta = deflate.compress(meta_json.encode()) + deflate.flush()
     flags = FLAG_MODEL | (FLAG_SEGMENTS if segmented else 0)
@@ -707,7 +738,7 @@ class Reader:
             raise OnlinezipError(
                 f"unsupported header flags {flags:#x} (a newer onlinezip wrote this file)"
             )
-        return _parse_meta(meta, streams, META_DICTIONARY_V4_TEXT)
+        return _parse_meta(meta, streams, META_DICTIONARY_V4_MIX)
 
     def _read_segment_table(self) -> list[Segment]:
         start = self.bytes_read

@@ -31,8 +31,19 @@ def _mix(h: jax.Array, v: jax.Array) -> jax.Array:
     return (h ^ v.astype(jnp.uint32)) * jnp.uint32(0x01000193)
 
 
+def _normalise() -> np.ndarray:
+    """(256,) a byte as prose reads it: letters case folded, tab and line ends a space."""
+    out = np.arange(256, dtype=np.int32)
+    out[ord("A") : ord("Z") + 1] += 32
+    out[[9, 10, 13]] = 32
+    return out
+
+
+_NORMAL = _normalise()
+
+
 def context_hashes(
-    window_BW, words_B3, record_B, orders, word, sparse, column, extra_BE=None
+    window_BW, words_B3, record_B, orders, word, sparse, column, extra_BE=None, text_orders=()
 ) -> jax.Array:
     """(B, C) uint32: one hash per context, salted by its position in the list (``extra_BE``:
     more hashes, e.g. ``records``', appended)."""
@@ -56,6 +67,9 @@ def context_hashes(
         above = _take(window_BW, record_B)
         hashes.append(_mix(_mix(zero, above), record_B)[:, None])
         hashes.append(_mix(_mix(_mix(zero, above), byte(1)), record_B)[:, None])
+    if text_orders:
+        normal_BW = jnp.asarray(_NORMAL)[window_BW]
+        hashes.append(_hash_spans(normal_BW, [range(1, k + 1) for k in text_orders]))
     hash_BC = jnp.concatenate(hashes, axis=1)
     if extra_BE is not None:
         hash_BC = jnp.concatenate([hash_BC, extra_BE], axis=1)

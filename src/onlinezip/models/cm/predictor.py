@@ -37,6 +37,7 @@ from onlinezip.models.cm.squash import stretch
 BIAS = 256  # a constant input, so every weight set has a bias
 APM3_BITS = 18  # the order-2 APM's contexts (hashed with the partial byte)
 _NODE = np.arange(tree.NODES, dtype=np.int32)
+_DEPTHS = np.arange(8, dtype=np.int32)[None, :]
 BOOST_BYTES = 16384  # cm.mixer_boost: the extra rate has halved after this many bytes
 PIXEL_SETS = 1 << pixels.template_bits(pixels.TEMPLATES[1])  # cm.pixel_mixer
 PIXEL_APM_CONTEXTS = 1 << pixels.template_bits(pixels.TEMPLATES[0])  # cm.pixel_apm
@@ -82,7 +83,8 @@ def _class_context(window_BW, k):
 
 def num_contexts(c: CMConfig) -> int:
     record_contexts = (0, 2, records.CONTEXTS, records.CONTEXTS_2D)[c.column]
-    return len(c.orders) + c.word + c.sparse + record_contexts + c.lines + c.follow
+    n = len(c.orders) + c.word + c.sparse + record_contexts + c.lines + c.follow
+    return n + len(c.text_orders)
 
 
 class Predictor:
@@ -90,13 +92,16 @@ class Predictor:
         self.c, self.streams = c, streams
         self.contexts = num_contexts(c)
         # per context its count (and state map), + match (+ neural) + bias
-        self.inputs = self.contexts * (1 + c.indirect) + 2 + bool(c.neural) + c.pixels
+        self.inputs = self.contexts * (1 + c.indirect + c.linear) + 2 + bool(c.neural) + c.pixels
         # first-layer mixers, weights chosen by: the partial byte; the match state x
         # depth; the last byte x depth; (known_mixer) how many contexts are known x depth
-        self.sets = (tree.NODES, match.BUCKETS * 3 * 8, 256 * 8)
+        byte_sets = 256 * (tree.NODES + 8 * c.text_mixers if c.byte_mixer else 8)
+        self.sets = (tree.NODES, match.BUCKETS * 3 * 8, byte_sets)
         self.sets += ((self.contexts + 1) * 8,) if c.known_mixer else ()
         self.sets += (CLASSES**c.class_mixer * 8,) if c.class_mixer else ()
         self.sets += (PIXEL_SETS * 8 + 1,) if c.pixel_mixer else ()
+        hashed_sets = (1 << c.mixer_bits) * 8 + 8 * c.text_mixers
+        self.sets += (hashed_sets,) * (len(c.order_mixers) + c.word_mixer)
         # what ``predict`` saves per node for ``update``, in order: name -> width (0: one
         # number per node)
         m = len(self.sets)
@@ -113,6 +118,7 @@ class Predictor:
         state = {
             "table": jnp.full((2**c.table_bits, 16), counters.FRESH, jnp.uint32),
             "mix": [mixer.init(s, self.inputs, c.mixer_init) for s in self.sets],
+            "mixn": [jnp.zeros((s,), jnp.int32) for s in self.sets] if c.set_boost else [],
             "final": mixer.init(
                 tree.NODES * CLASSES**c.final_classes, len(self.sets) + 1, 1.0 / len(self.sets)
             ),
@@ -139,6 +145,8 @@ class Predictor:
             state |= lines.init(b)
         if c.follow:
             state |= follow.init(b)
+        if c.final_boost:
+            state["finaln"] = jnp.zeros((tree.NODES * CLASSES**c.final_classes,), jnp.int32)
         if c.indirect:
             state["smap"] = statemap.init(self.contexts, c.history)
         if c.pixels:
@@ -167,7 +175,8 @@ class Predictor:
             f_BF = follow.context_hashes(s, s["window"], c.follow)
             extra_BE = f_BF if extra_BE is None else jnp.concatenate([extra_BE, f_BF], 1)
         hash_BC = contexts.context_hashes(
-            s["window"], s["words"], s["record"], c.orders, c.word, c.sparse, c.column, extra_BE
+            s["window"], s["words"], s["record"], c.orders, c.word, c.sparse, c.column, extra_BE,
+            c.text_orders,
         )
         index_BCS, check_BCS = contexts.slot_rows(hash_BC, c.table_bits)
         rows_BCSR = s["table"][index_BCS]  # (B, C, 17, 16)
@@ -182,6 +191,9 @@ class Predictor:
         known_BCN = counters.count(node_BCN) > 0
         x_BCN = jnp.where(known_BCN, stretch(counters.probability(node_BCN)), 0)
         parts = [jnp.moveaxis(x_BCN, 1, 2)]
+        if c.linear:
+            lin_BCN = jnp.where(known_BCN, (counters.probability(node_BCN) - 2048) >> 3, 0)
+            parts.append(jnp.moveaxis(lin_BCN, 1, 2))
         extra = {}  # what the optional parts' updates need
         if c.indirect:
             xi_BCN, sidx_BCN = statemap.lookup(s["smap"], node_BCN, hist_BCN, c.history)
@@ -209,22 +221,39 @@ class Predictor:
         depth_1N = jnp.asarray(tree.DEPTH)[None, :]
         node_BN = jnp.broadcast_to(jnp.asarray(_NODE), xm_BN.shape)
         mstate_BN = match.bucket(len_B)[:, None] * 3 + expect_BN + 1
-        sels = (node_BN, mstate_BN * 8 + depth_1N, s["window"][:, -1:] * 8 + depth_1N)
+        last_B = s["window"][:, -1]
+        text_B = _is_text(s["window"])
+        mix = s["mix"]
+        # weight sets chosen by (something per stream) x depth are taken 8 per stream and
+        # spread over the nodes (tree.by_depth): no per-node gather of weights
+        by_depth = lambda w, base_B: tree.by_depth(w[base_B[:, None] * 8 + _DEPTHS])  # noqa: E731
+        sels = [node_BN, mstate_BN * 8 + depth_1N, last_B[:, None] * 8 + depth_1N]
+        w_BNI = [jnp.broadcast_to(mix[0][None], x_BNI.shape), None, by_depth(mix[2], last_B)]
+        if c.byte_mixer:  # the last byte x the node (on text), 255 sets in a row per byte
+            sels[2] = last_B[:, None] * tree.NODES + node_BN
+            w_BNI[2] = mix[2][: 256 * tree.NODES].reshape(256, tree.NODES, -1)[last_B]
+            if c.text_mixers:
+                other_B = 256 * tree.NODES // 8 + last_B  # past the by-node sets, x depth
+                sels[2] = jnp.where(text_B[:, None], sels[2], other_B[:, None] * 8 + depth_1N)
+                w_BNI[2] = jnp.where(text_B[:, None, None], w_BNI[2], by_depth(mix[2], other_B))
         if c.known_mixer:
-            sels += (jnp.sum(known_BCN, axis=1, dtype=jnp.int32) * 8 + depth_1N,)
+            sels.append(jnp.sum(known_BCN, axis=1, dtype=jnp.int32) * 8 + depth_1N)
+            w_BNI.append(None)
         if c.class_mixer:
-            sels += (_class_context(s["window"], c.class_mixer)[:, None] * 8 + depth_1N,)
+            cls_B = _class_context(s["window"], c.class_mixer)
+            sels.append(cls_B[:, None] * 8 + depth_1N)
+            w_BNI.append(by_depth(mix[len(w_BNI)], cls_B))
         if c.pixel_mixer:  # the small template's pixels x depth; the last set: no bitmap
             t_BN = extra["pix"][..., 1]
-            sels += (jnp.where(t_BN >= 0, t_BN * 8 + depth_1N, PIXEL_SETS * 8),)
-        # the weight sets of the first mixer are the nodes' own, and the third's the last
-        # byte's 8 (one per depth): both taken without a per-node gather
-        w_BNI = [
-            jnp.broadcast_to(s["mix"][0][None], x_BNI.shape),
-            None,
-            tree.by_depth(s["mix"][2][s["window"][:, -1:] * 8 + jnp.arange(8)[None, :]]),
-        ]
-        w_BNI += [None] * (len(sels) - 3)
+            sels.append(jnp.where(t_BN >= 0, t_BN * 8 + depth_1N, PIXEL_SETS * 8))
+            w_BNI.append(None)
+        for h_B in _mixer_hashes(c, s["window"], s["words"]):
+            base_B = (h_B >> (32 - c.mixer_bits)).astype(jnp.int32)
+            if c.text_mixers:  # the spare past the hashed sets: not text
+                base_B = jnp.where(text_B, base_B, 1 << c.mixer_bits)
+            sels.append(base_B[:, None] * 8 + depth_1N)
+            w_BNI.append(by_depth(mix[len(w_BNI)], base_B))
+        sels = tuple(sels)
         outs = [
             mixer.predict(w, x_BNI, sel, w_BMN=wn)
             for w, sel, wn in zip(s["mix"], sels, w_BNI, strict=True)
@@ -285,12 +314,22 @@ class Predictor:
         s["table"] = self._train_counters(s["table"], saved, x_B, node_BK, bit_BK, mask_B)
         x_BKI, sels_BKM, p1_BKM = f["x"], f["sels"], f["p1"]
         rate = _mixer_rate(c, s["window"], s["pos"] if c.mixer_boost else None)
+        rates = [rate] * len(s["mix"])
+        if c.set_boost:
+            boosted = [
+                _boosted(c, rate, n, sels_BKM[..., m], mask_B) for m, n in enumerate(s["mixn"])
+            ]
+            rates, s["mixn"] = [r for r, _ in boosted], [n for _, n in boosted]
         s["mix"] = [
-            mixer.train(w, x_BKI, sels_BKM[..., m], p1_BKM[..., m], bit_BK, rate, mask_B)
-            for m, w in enumerate(s["mix"])
+            mixer.train(w, x_BKI, sels_BKM[..., m], p1_BKM[..., m], bit_BK, r, mask_B)
+            for m, (w, r) in enumerate(zip(s["mix"], rates, strict=True))
         ]
+        fsel_BK = f.get("fsel", node_BK)
+        final_rate = c.final_rate
+        if c.final_boost:
+            final_rate, s["finaln"] = _boosted(c, final_rate, s["finaln"], fsel_BK, mask_B)
         s["final"] = mixer.train(
-            s["final"], f["xf"], f.get("fsel", node_BK), f["pf"], bit_BK, c.final_rate, mask_B
+            s["final"], f["xf"], fsel_BK, f["pf"], bit_BK, final_rate, mask_B
         )
         s["apm1"] = apm.train(s["apm1"], f["a1"], bit_BK, c.apm_rate, mask_B)
         s["apm2"] = apm.train(s["apm2"], f["a2"], bit_BK, c.apm_rate, mask_B)
@@ -362,6 +401,25 @@ class Predictor:
         return table.at[index_BC2].set(new_BC2R, mode="drop")
 
 
+BOOST_COUNT = 1 << 20  # cm.set_boost: a set's updates are counted up to here (the boost
+# is 0 long before), so the count never overflows
+
+
+def _boosted(c: CMConfig, rate, counts_S, sel_BK, mask_B):
+    """(the step of each coded node's weight set, (B, K), the sets' update counts after
+    this step): ``rate`` x (1 + X / 4 * H / (H + n)) with n the set's updates so far, at
+    most 255 (|input| < 2**11 and |error| < 2**12: input x error x step fits in int32)."""
+    h, n_BK = c.set_boost, counts_S[sel_BK]
+    rate_BK = jnp.minimum(rate + (rate * c.set_boost_x * h) // (4 * (h + n_BK)), 255)
+    counted_BK = (mask_B[:, None] > 0) & (n_BK < BOOST_COUNT)
+    return rate_BK, counts_S.at[sel_BK].add(counted_BK.astype(jnp.int32))
+
+
+def _is_text(window_BW) -> jax.Array:
+    """(B,) bool: the last TEXT_BYTES bytes are all of text classes (``_TEXT``)."""
+    return jnp.all(jnp.asarray(_TEXT)[window_BW[:, -TEXT_BYTES:]], axis=1)
+
+
 def _mixer_rate(c: CMConfig, window_BW, pos_B=None):
     """The first-layer mixers' step size: ``cm.text_rate`` where the last TEXT_BYTES bytes
     are all text (``_TEXT``: no byte of class 0, other, or 7, >= 128), else ``cm.mixer_rate``; with
@@ -369,13 +427,26 @@ def _mixer_rate(c: CMConfig, window_BW, pos_B=None):
     An int, or (B, 1) when it differs by stream."""
     rate = c.mixer_rate
     if c.text_rate:
-        text_BT = jnp.asarray(_TEXT)[window_BW[:, -TEXT_BYTES:]]
-        rate = jnp.where(jnp.all(text_BT, axis=1), c.text_rate, c.mixer_rate)
+        rate = jnp.where(_is_text(window_BW), c.text_rate, c.mixer_rate)
     if pos_B is not None:
         rate = rate + (rate * c.mixer_boost * BOOST_BYTES) // (BOOST_BYTES + pos_B)
     if c.text_rate or pos_B is not None:
         rate = jnp.broadcast_to(rate, window_BW.shape[:1])[:, None]  # (B, 1)
     return rate
+
+
+def _mixer_hashes(c: CMConfig, window_BW, words_B3) -> list[jax.Array]:
+    """(B,) uint32 hashes that choose the hashed mixers' weight sets: the last k bytes for
+    each of ``cm.order_mixers``, then (``cm.word_mixer``) the word so far."""
+    out = []
+    for k in c.order_mixers:
+        h_B = jnp.zeros(window_BW.shape[:1], jnp.uint32)
+        for d in range(1, k + 1):
+            h_B = (h_B ^ window_BW[:, -d].astype(jnp.uint32)) * jnp.uint32(0x01000193)
+        out.append(h_B * jnp.uint32(0x9E3779B1))
+    if c.word_mixer:
+        out.append((words_B3[:, 0] + jnp.uint32(0x7F4A7C15)) * jnp.uint32(0x9E3779B1))
+    return out
 
 
 def _order2_context(window_BW, node_BN):
