@@ -9,8 +9,9 @@ import pytest
 from onlinezip.codec import Codec
 from onlinezip.config import CMConfig, Config, load_preset
 from onlinezip.errors import OnlinezipError
-from onlinezip.models.cm import apm, mixer
+from onlinezip.models.cm import apm, mixer, predictor
 from onlinezip.models.cm.predictor import TEXT_BYTES, _mixer_rate
+from test_cm import CM_ALL
 
 
 def test_mixer_step_lowers_the_coding_cost():
@@ -76,3 +77,37 @@ def test_text_rate_changes_text_and_nothing_else():
 def test_text_rate_out_of_range_is_refused():
     with pytest.raises(OnlinezipError, match="cm.text_rate must be in 0..255"):
         load_preset("max").replace(cm={"text_rate": 256})
+
+
+def test_young_weight_sets_learn_faster_and_the_count_stops():
+    c = CMConfig(set_boost=32, set_boost_x=32)  # up to (1 + 8) x the rate
+    counts = jnp.asarray([0, 32, 10**6, predictor.BOOST_COUNT], jnp.int32)
+    sel = jnp.asarray([[0, 1, 2, 3], [0, 0, 1, 1]], jnp.int32)  # (B=2, K=4)
+    rate, after = predictor._boosted(c, 24, counts, sel, jnp.asarray([1, 0], jnp.int32))
+    # n = 0: 24 x 9 = 216; n = 32: 24 x 5; long used: the rate; capped at 255
+    assert rate.tolist() == [[216, 120, 24, 24], [216, 216, 120, 120]]
+    assert predictor._boosted(c, 40, counts, sel[:1], jnp.ones(1))[0].tolist()[0][0] == 255
+    # the masked stream counts nothing; a count at BOOST_COUNT stays
+    assert after.tolist() == [1, 33, 10**6 + 1, predictor.BOOST_COUNT]
+
+
+def test_weight_sets_taken_per_stream_are_the_selected_ones():
+    """``predict`` takes most mixers' weights 8 per stream (by depth) or 255 in a row (the
+    byte mixer by node), not by a per-node gather: each must be the set its selector
+    names, which training then steps (random weights, so a wrong set shows)."""
+    c = CM_ALL.cm
+    pred = predictor.Predictor(c, 3)
+    s = pred.init_state()
+    rng = np.random.default_rng(4)
+    one = mixer.WEIGHT_ONE
+    s["mix"] = [jnp.asarray(rng.integers(-one, one, w.shape), jnp.int32) for w in s["mix"]]
+    text = list(b"went on, and")
+    s["window"] = jnp.asarray(
+        [[0] * 4 + text, [0] * 4 + text[:-1] + [200], list(rng.integers(0, 256, 16))], jnp.int32
+    )
+    s["words"] = jnp.asarray(rng.integers(0, 2**32, (3, 3), dtype=np.uint64), jnp.uint32)
+    saved, _ = pred.predict(s)
+    f = pred._path_fields(saved, jnp.broadcast_to(jnp.arange(255), (3, 255)))
+    for m, w in enumerate(s["mix"]):
+        _, p_BN = mixer.predict(w, f["x"], f["sels"][..., m])
+        assert np.array_equal(np.asarray(p_BN), np.asarray(f["p1"][..., m])), m

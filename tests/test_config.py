@@ -86,3 +86,20 @@ def test_bad_toml_and_missing_file(tmp_path):
 def test_config_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         Config().run.streams = 3  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "cm,message",
+    [
+        ({"text_orders": [3, 3]}, "cm.text_orders repeats an order"),
+        ({"text_orders": [13]}, "cm.text_orders must be at most 8 orders in 1..12"),
+        ({"order_mixers": [2, 3, 4, 5, 6]}, "cm.order_mixers must be at most 4 orders"),
+        ({"mixer_bits": 20}, "cm.mixer_bits must be in 8..16"),
+        ({"byte_mixer": 2}, "cm.byte_mixer must be 0 or 1"),
+        ({"set_boost_x": 0}, "cm.set_boost_x must be in 1..64"),
+        ({"set_boost": 0, "final_boost": 1}, "set cm.set_boost"),
+    ],
+)
+def test_session_11_cm_fields_are_checked(cm, message):
+    with pytest.raises(OnlinezipError, match=message):
+        load_preset("max").replace(cm=cm)

@@ -1,0 +1,33 @@
+"""Which contexts the counts are kept for (onlinezip.models.cm.contexts): the prose
+contexts (cm.text_orders) read text case folded, with line ends as spaces."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+from onlinezip.models.cm import contexts
+
+
+def _hashes(text: bytes, **kw):
+    window = jnp.asarray([list(text[-contexts.WINDOW :])], jnp.int32)
+    words = jnp.zeros((1, 3), jnp.uint32)
+    record = jnp.ones((1,), jnp.int32)
+    return np.asarray(contexts.context_hashes(window, words, record, [3, 5], 0, 0, 0, **kw))[0]
+
+
+def test_prose_contexts_fold_case_and_line_ends():
+    wrapped, flowing = b"she said Alice.\nThe", b"she said alice. the"
+    a, b = _hashes(wrapped, text_orders=(3, 5)), _hashes(flowing, text_orders=(3, 5))
+    assert len(a) == 4  # orders 3 and 5, then the prose orders 3 and 5
+    assert not np.any(a[:2] == b[:2])  # the bytes themselves differ
+    assert np.array_equal(a[2:], b[2:])  # as prose they are the same
+    assert len(_hashes(wrapped)) == 2  # none asked for: none added, the rest unchanged
+    assert np.array_equal(_hashes(wrapped), a[:2])
+
+
+def test_prose_reading_changes_only_letters_and_white_space():
+    normal = contexts._NORMAL
+    changed = {b for b in range(256) if normal[b] != b}
+    assert changed == set(range(ord("A"), ord("Z") + 1)) | {9, 10, 13}
+    assert normal[ord("Q")] == ord("q") and normal[10] == normal[13] == ord(" ")
