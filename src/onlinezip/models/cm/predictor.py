@@ -1,12 +1,13 @@
 """The context-mixing predictor: every node of the byte tree at once, then its update.
 
 ``predict(state)`` looks up each context's 17 slots and the match model, mixes every
-node's inputs with three mixers (weight sets chosen by the partial byte; by the match
-state; by the last byte), mixes those with a second layer, refines the result with APMs
-and multiplies along the paths: 256 byte probabilities, computed in one vectorised
-pass. ``update(state, saved, x_B, mask_B)`` trains all of it along the 8 nodes the coded
+node's inputs with several mixers (weight sets chosen by the partial byte; by the match
+state; by the last byte; and the optional ones: by known contexts, byte classes, pixels,
+hashed recent bytes or the word so far), mixes those with a second layer, refines the
+result with APMs and multiplies along the paths: 256 byte probabilities, computed in one
+vectorised pass. ``update(state, saved, x_B, mask_B)`` trains all of it along the 8 nodes the coded
 byte took: the counters of its two slots per context, the mixers' selected weights (one
-gradient step of coding cost per node), the APMs, the match model's confidences; then
+gradient step of coding cost per node, larger for a set still young: set_boost), the APMs, the match model's confidences; then
 the contexts move on. Everything but the final products is integer arithmetic.
 """
 
@@ -91,10 +92,14 @@ class Predictor:
     def __init__(self, c: CMConfig, streams: int):
         self.c, self.streams = c, streams
         self.contexts = num_contexts(c)
-        # per context its count (and state map), + match (+ neural) + bias
+        # per context its count (and state map, and unstretched), + match (+ neural,
+        # + pixels) + bias
         self.inputs = self.contexts * (1 + c.indirect + c.linear) + 2 + bool(c.neural) + c.pixels
         # first-layer mixers, weights chosen by: the partial byte; the match state x
-        # depth; the last byte x depth; (known_mixer) how many contexts are known x depth
+        # depth; the last byte x depth (byte_mixer: x node, on text_mixers' text); then
+        # (known_mixer) how many contexts are known; (class_mixer) the last classes;
+        # (pixel_mixer) the small pixel template; the hashed mixers (order_mixers,
+        # word_mixer), each x depth, with one spare row per depth for "not text"
         byte_sets = 256 * (tree.NODES + 8 * c.text_mixers if c.byte_mixer else 8)
         self.sets = (tree.NODES, match.BUCKETS * 3 * 8, byte_sets)
         self.sets += ((self.contexts + 1) * 8,) if c.known_mixer else ()
