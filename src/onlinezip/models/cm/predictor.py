@@ -7,8 +7,9 @@ hashed recent bytes or the word so far), mixes those with a second layer, refine
 result with APMs and multiplies along the paths: 256 byte probabilities, computed in one
 vectorised pass. ``update(state, saved, x_B, mask_B)`` trains all of it along the 8 nodes the coded
 byte took: the counters of its two slots per context, the mixers' selected weights (one
-gradient step of coding cost per node, larger for a set still young: set_boost), the APMs, the match model's confidences; then
-the contexts move on. Everything but the final products is integer arithmetic.
+gradient step of coding cost per node, larger for a set still young: set_boost), the
+APMs, the match model's confidences; then the contexts move on. Everything but the
+final products is integer arithmetic.
 """
 
 from __future__ import annotations
