@@ -224,42 +224,9 @@ class Predictor:
             )
             parts.append(xp_BNT)
         x_BNI = jnp.concatenate(parts + [bias_BN[..., None]], axis=2)
-        depth_1N = jnp.asarray(tree.DEPTH)[None, :]
         node_BN = jnp.broadcast_to(jnp.asarray(_NODE), xm_BN.shape)
         mstate_BN = match.bucket(len_B)[:, None] * 3 + expect_BN + 1
-        last_B = s["window"][:, -1]
-        text_B = _is_text(s["window"])
-        mix = s["mix"]
-        # weight sets chosen by (something per stream) x depth are taken 8 per stream and
-        # spread over the nodes (tree.by_depth): no per-node gather of weights
-        by_depth = lambda w, base_B: tree.by_depth(w[base_B[:, None] * 8 + _DEPTHS])  # noqa: E731
-        sels = [node_BN, mstate_BN * 8 + depth_1N, last_B[:, None] * 8 + depth_1N]
-        w_BNI = [jnp.broadcast_to(mix[0][None], x_BNI.shape), None, by_depth(mix[2], last_B)]
-        if c.byte_mixer:  # the last byte x the node (on text), 255 sets in a row per byte
-            sels[2] = last_B[:, None] * tree.NODES + node_BN
-            w_BNI[2] = mix[2][: 256 * tree.NODES].reshape(256, tree.NODES, -1)[last_B]
-            if c.text_mixers:
-                other_B = 256 * tree.NODES // 8 + last_B  # past the by-node sets, x depth
-                sels[2] = jnp.where(text_B[:, None], sels[2], other_B[:, None] * 8 + depth_1N)
-                w_BNI[2] = jnp.where(text_B[:, None, None], w_BNI[2], by_depth(mix[2], other_B))
-        if c.known_mixer:
-            sels.append(jnp.sum(known_BCN, axis=1, dtype=jnp.int32) * 8 + depth_1N)
-            w_BNI.append(None)
-        if c.class_mixer:
-            cls_B = _class_context(s["window"], c.class_mixer)
-            sels.append(cls_B[:, None] * 8 + depth_1N)
-            w_BNI.append(by_depth(mix[len(w_BNI)], cls_B))
-        if c.pixel_mixer:  # the small template's pixels x depth; the last set: no bitmap
-            t_BN = extra["pix"][..., 1]
-            sels.append(jnp.where(t_BN >= 0, t_BN * 8 + depth_1N, PIXEL_SETS * 8))
-            w_BNI.append(None)
-        for h_B in _mixer_hashes(c, s["window"], s["words"]):
-            base_B = (h_B >> (32 - c.mixer_bits)).astype(jnp.int32)
-            if c.text_mixers:  # the spare past the hashed sets: not text
-                base_B = jnp.where(text_B, base_B, 1 << c.mixer_bits)
-            sels.append(base_B[:, None] * 8 + depth_1N)
-            w_BNI.append(by_depth(mix[len(w_BNI)], base_B))
-        sels = tuple(sels)
+        sels, w_BNI = self._weight_sets(s, x_BNI, node_BN, mstate_BN, known_BCN, extra)
         outs = [
             mixer.predict(w, x_BNI, sel, w_BMN=wn)
             for w, sel, wn in zip(s["mix"], sels, w_BNI, strict=True)
@@ -300,6 +267,45 @@ class Predictor:
             "index": index_BCS, "check": check_BCS, "node": jnp.concatenate(node_BNF, axis=2)
         }
         return saved, tree.byte_probs(out_BN)
+
+    def _weight_sets(self, s, x_BNI, node_BN, mstate_BN, known_BCN, extra):
+        """Each first-layer mixer's selector of every node (B, N), and its selected weight
+        sets (B, N, I) where they can be taken without a per-node gather (else None)."""
+        c = self.c
+        depth_1N = jnp.asarray(tree.DEPTH)[None, :]
+        last_B = s["window"][:, -1]
+        text_B = _is_text(s["window"])
+        mix = s["mix"]
+        # weight sets chosen by (something per stream) x depth are taken 8 per stream and
+        # spread over the nodes (tree.by_depth): no per-node gather of weights
+        by_depth = lambda w, base_B: tree.by_depth(w[base_B[:, None] * 8 + _DEPTHS])  # noqa: E731
+        sels = [node_BN, mstate_BN * 8 + depth_1N, last_B[:, None] * 8 + depth_1N]
+        w_BNI = [jnp.broadcast_to(mix[0][None], x_BNI.shape), None, by_depth(mix[2], last_B)]
+        if c.byte_mixer:  # the last byte x the node (on text), 255 sets in a row per byte
+            sels[2] = last_B[:, None] * tree.NODES + node_BN
+            w_BNI[2] = mix[2][: 256 * tree.NODES].reshape(256, tree.NODES, -1)[last_B]
+            if c.text_mixers:
+                other_B = 256 * tree.NODES // 8 + last_B  # past the by-node sets, x depth
+                sels[2] = jnp.where(text_B[:, None], sels[2], other_B[:, None] * 8 + depth_1N)
+                w_BNI[2] = jnp.where(text_B[:, None, None], w_BNI[2], by_depth(mix[2], other_B))
+        if c.known_mixer:
+            sels.append(jnp.sum(known_BCN, axis=1, dtype=jnp.int32) * 8 + depth_1N)
+            w_BNI.append(None)
+        if c.class_mixer:
+            cls_B = _class_context(s["window"], c.class_mixer)
+            sels.append(cls_B[:, None] * 8 + depth_1N)
+            w_BNI.append(by_depth(mix[len(w_BNI)], cls_B))
+        if c.pixel_mixer:  # the small template's pixels x depth; the last set: no bitmap
+            t_BN = extra["pix"][..., 1]
+            sels.append(jnp.where(t_BN >= 0, t_BN * 8 + depth_1N, PIXEL_SETS * 8))
+            w_BNI.append(None)
+        for h_B in _mixer_hashes(c, s["window"], s["words"]):
+            base_B = (h_B >> (32 - c.mixer_bits)).astype(jnp.int32)
+            if c.text_mixers:  # the spare past the hashed sets: not text
+                base_B = jnp.where(text_B, base_B, 1 << c.mixer_bits)
+            sels.append(base_B[:, None] * 8 + depth_1N)
+            w_BNI.append(by_depth(mix[len(w_BNI)], base_B))
+        return tuple(sels), w_BNI
 
     def _path_fields(self, saved, node_BK) -> dict[str, jax.Array]:
         """The per-node fields ``predict`` saved, at the 8 nodes of the coded path:
