@@ -451,11 +451,9 @@ def _mixer_hashes(c: CMConfig, window_BW, words_B3) -> list[jax.Array]:
     """(B,) uint32 hashes that choose the hashed mixers' weight sets: the last k bytes for
     each of ``cm.order_mixers``, then (``cm.word_mixer``) the word so far."""
     out = []
-    for k in c.order_mixers:
-        h_B = jnp.zeros(window_BW.shape[:1], jnp.uint32)
-        for d in range(1, k + 1):
-            h_B = (h_B ^ window_BW[:, -d].astype(jnp.uint32)) * jnp.uint32(0x01000193)
-        out.append(h_B * jnp.uint32(0x9E3779B1))
+    if c.order_mixers:  # the same hashes as the order contexts', all in one pass
+        h_BK = contexts._hash_spans(window_BW, [range(1, k + 1) for k in c.order_mixers])
+        out += [h_BK[:, j] * jnp.uint32(0x9E3779B1) for j in range(len(c.order_mixers))]
     if c.word_mixer:
         out.append((words_B3[:, 0] + jnp.uint32(0x7F4A7C15)) * jnp.uint32(0x9E3779B1))
     return out
