@@ -8,7 +8,8 @@ in bits per byte (the sum of -log2 p over the coded bits: the container adds a h
 and the coder's few bytes) and the encoder's speed. Files are read under ../shared/data
 (or $ONLINEZIP_DATA); $ONLINEZIP_TUNE_PRESET names another preset to start from. This
 is how benchmarks/results/*/tuning.md were measured; the sizes in the benchmarks
-themselves are of written files.
+themselves are of written files. The input is cut into the preset's streams as the CLI
+cuts a one-chunk file.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from onlinezip.codec import Codec
+from onlinezip.codec import Codec, effective_streams
 from onlinezip.config import load_preset
 
 DATA = Path(os.environ.get("ONLINEZIP_DATA", Path(__file__).parents[2] / "shared" / "data"))
@@ -37,7 +38,8 @@ def main(argv: list[str]) -> None:
         data = (DATA / path).read_bytes()
         data = data[: int(limit)] if limit else data
         start = time.perf_counter()
-        _, bits = Codec(config, 1).encode_chunk(data)
+        streams = effective_streams(len(data), config.run)
+        _, bits = Codec(config, streams).encode_chunk(data)
         seconds = time.perf_counter() - start
         bpb = float(np.sum(bits)) / len(data)
         print(f"{name}\t{spec}\t{bpb:.4f}\t{len(data) / seconds / 1000:.2f} KB/s", flush=True)

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import GOLDEN
 from onlinezip import api
-from onlinezip.config import Config
+from onlinezip.config import Config, load_preset
 
 # Small tables: quick to compile, and collisions happen.
 CM_SMALL = Config().replace(
@@ -34,6 +34,10 @@ CM_ALL = CM_SMALL.replace(
     }
 )  # fmt: skip
 
+# The default preset (levels -4..-6) with short streams: 3,000 bytes give 12 streams in
+# lockstep, updating the same tables (and often the same slots) at the same step.
+DEFAULT_STREAMS = load_preset("default").replace(run={"min_stream_bytes": 250})
+
 
 @pytest.mark.parametrize("config", [CM_SMALL, CM_ALL], ids=["small", "all-parts"])
 @pytest.mark.parametrize(
@@ -55,6 +59,13 @@ def test_roundtrip_text_with_streams_and_chunks(alice_slice, base):
     assert len(blob) < len(data) * 0.6
 
 
+def test_default_preset_roundtrips_in_many_streams(alice_slice):
+    blob = api.compress(alice_slice, DEFAULT_STREAMS)
+    assert api.read_header(blob)[0].streams == 12
+    assert api.decompress(blob) == alice_slice
+    assert len(blob) < len(alice_slice) * 0.5
+
+
 def test_repeats_cost_almost_nothing():
     data = np.random.default_rng(2).bytes(2000) * 4
     blob = api.compress(data, CM_SMALL.replace(run={"streams": 1}))
@@ -67,6 +78,7 @@ def test_repeats_cost_almost_nothing():
         "sample.cm.oz", "sample.cm-all.oz", "sample.max-column2.oz", "sample.max-column3.oz",
         "sample.max-lines3.oz", "sample.max-history3.oz", "sample.max-boost1.oz",
         "sample.max-follow2.oz", "sample.max-order12.oz", "sample.max.oz",
+        "sample.default.oz", "sample.default-streams.oz",
     ],
 )  # fmt: skip
 def test_golden_cm_files_still_decode(name):
@@ -75,15 +87,19 @@ def test_golden_cm_files_still_decode(name):
     and no line contexts; word 4 and lines 3, no counter history or class mixers;
     history and class mixers, no mixer boost; the mixer boost, no pixel model; the pixel
     model and follow contexts, no order 12 or text rate; order 12 and the text rate, no
-    hashed mixers or young-set boost) and now."""
+    hashed mixers or young-set boost) and now; session 12's default preset (levels
+    -4..-6) as the CLI writes the sample (one stream), and with 64-byte streams (10)."""
     blob = (GOLDEN / name).read_bytes()
     assert api.decompress(blob) == (GOLDEN / "sample.txt").read_bytes()
 
 
 @pytest.mark.parametrize(
     "module,name",
-    [("test_cm", "CM_SMALL"), ("test_cm", "CM_ALL"), ("test_cm_neural", "CM_NET")],
-)
+    [
+        ("test_cm", "CM_SMALL"), ("test_cm", "CM_ALL"), ("test_cm", "DEFAULT_STREAMS"),
+        ("test_cm_neural", "CM_NET"),
+    ],
+)  # fmt: skip
 def test_same_file_on_one_core_in_another_process(tmp_path, alice_slice, module, name):
     """Integer arithmetic (and, for CM_NET, the neural input's floats on this CPU): the
     bytes do not depend on the process or the cores."""

@@ -14,7 +14,7 @@ from onlinezip.errors import OnlinezipError
 
 def test_presets_load_and_validate():
     names = preset_names()
-    for required in ("default", "rae", "tiny", "small", "base"):
+    for required in ("default", "hashctx", "rae", "tiny", "small", "base"):
         assert required in names
     for name in names:
         assert isinstance(load_preset(name), Config)
@@ -25,7 +25,13 @@ def test_rae_preset_is_the_literal_setup():
     assert rae.run.streams == 1
     assert rae.model.family == "transformer"
     assert rae.run.step_program == 2  # one backward pass per byte, from the saved forward
-    assert load_preset("default").model.family == "hashctx"
+    assert load_preset("hashctx").model.family == "hashctx"  # the default until session 12
+
+
+def test_default_is_a_context_mixer_in_many_streams():
+    """Levels -4..-6: integer arithmetic (its files decode on any CPU), many streams."""
+    default = load_preset("default")
+    assert default.model.family == "cm" and default.run.streams == 16
 
 
 def test_size_presets_share_family_and_optimizer():

@@ -57,7 +57,9 @@ def test_fields_are_little_endian_at_documented_offsets():
     assert struct.unpack_from("<I", blob, end + 19)[0] == zlib.crc32(blob[end : end + 19])
 
 
-@pytest.mark.parametrize("preset,streams,weights", [("default", 8, 8462600), ("max", 1, 162028544)])
+@pytest.mark.parametrize(
+    "preset,streams,weights", [("default", 16, 137107924), ("max", 1, 162028544)]
+)
 def test_a_small_file_costs_little_container(preset, streams, weights):
     """A bundled preset's header with this machine's environment (as the pinned versions
     give it) deflates to a few bytes; with one frame and the end record, at most 73 bytes

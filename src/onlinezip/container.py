@@ -18,9 +18,10 @@ LEB128 integer (7 bits a byte, low first; minimal: a reader refuses a longer spe
       12    leb streams B                           } only with MODEL
       ...   leb meta length M                       }
       ...   M   meta: raw-deflated canonical UTF-8 JSON {config, environment, preset,
-                num_parameters}, with ``META_DICTIONARY_V4_MIX`` (the presets'
-                metas in front of version 3's dictionary, and since sessions 9, 10 and 11
-                the newer max metas in front of those) as the preset
+                num_parameters}, with ``META_DICTIONARY_V4_DEFAULT`` (the presets'
+                metas in front of version 3's dictionary, since sessions 9, 10 and 11
+                the newer max metas in front of those, and session 12's default
+                in front of all) as the preset
                 dictionary: a bundled preset's meta costs 11-17 bytes }
       ...   4   CRC-32 of the header's bytes so far (u32)
     frames, one per chunk of ``config.run.chunk_bytes`` original bytes (the last one may
@@ -336,6 +337,25 @@ META_DICTIONARY_V4_MIX = (
     b'","onlinezip":"0.1.0","optax":"0.2.8","threads":"1"},"num_parameters":162028544,"preset"'
     b':"max"}'
 ) + META_DICTIONARY_V4_TEXT
+# Also part of format version 4, never to be edited: the dictionary above with session
+# 12's default meta (the context mixer in 16 streams that became levels -4..-6) in front,
+# by the same rule: every meta deflated with an earlier format-4 dictionary inflates the
+# same with this one, which readers and writers of format 4 use.
+META_DICTIONARY_V4_DEFAULT = (
+    b'{"config":{"cm":{"apm":2,"apm_rate":7,"class_mixer":3,"column":0,"counter_limit":60,"f'
+    b'inal_boost":1,"final_classes":3,"final_rate":4,"history":0,"indirect":0,"known_mixer":'
+    b'0,"lines":0,"match_bits":18,"match_min":6,"mixer_boost":0,"mixer_init":0.05,"mixer_rat'
+    b'e":24,"orders":[1,2,3,4,6,8],"set_boost":32,"set_boost_x":32,"sparse":0,"table_bits":2'
+    b'3,"ways":1,"word":3},"model":{"context":32,"direct_bits":16,"direct_orders":1,"embed_d'
+    b'im":32,"family":"cm","hidden_dim":128,"mlp_ratio":4,"num_heads":4,"num_layers":1,"orde'
+    b'rs":6,"table_bits":18,"word_orders":0},"optimizer":{"b1":0.9,"b2":0.999,"eps":1e-08,"g'
+    b'rad_clip":0.0,"learning_rate":0.001,"momentum":0.0,"name":"adam","row_decay":0.1,"row_'
+    b'learning_rate":0.02,"row_min_scale":0.05},"run":{"chunk_bytes":1048576,"min_stream_byt'
+    b'es":4096,"prob_floor":1e-05,"seed":0,"streams":16}},"environment":{"backend":"cpu","co'
+    b'nstriction":"0.5.0","flax":"0.12.8","isa":"AVX2","jax":"0.10.2","jaxlib":"0.10.2","mac'
+    b'hine":"x86_64","numpy":"2.4.6","onlinezip":"0.1.0","optax":"0.2.8","threads":"1"},"num'
+    b'_parameters":137107924,"preset":"default"}'
+) + META_DICTIONARY_V4_MIX
 _META_LEVEL, _META_WBITS = 9, -15  # raw deflate: no zlib header or checksum (CRCs guard)
 MAX_ORIGINAL_BYTES = 1 << 40  # 1 TiB: refuse absurd lengths before allocating anything
 MAX_STREAMS = 1024
@@ -454,7 +474,7 @@ def header_bytes(header: Header, segmented: bool = False) -> bytes:
         return head + _CRC.pack(zlib.crc32(head))
     meta_json = json.dumps(header.meta(), sort_keys=True, separators=(",", ":"))
     deflate = zlib.compressobj(
-        _META_LEVEL, zlib.DEFLATED, _META_WBITS, zdict=META_DICTIONARY_V4_MIX
+        _META_LEVEL, zlib.DEFLATED, _META_WBITS, zdict=META_DICTIONARY_V4_DEFAULT
     )
     meta = deflate.compress(meta_json.encode()) + deflate.flush()
     flags = FLAG_MODEL | (FLAG_SEGMENTS if segmented else 0)
@@ -738,7 +758,7 @@ class Reader:
             raise OnlinezipError(
                 f"unsupported header flags {flags:#x} (a newer onlinezip wrote this file)"
             )
-        return _parse_meta(meta, streams, META_DICTIONARY_V4_MIX)
+        return _parse_meta(meta, streams, META_DICTIONARY_V4_DEFAULT)
 
     def _read_segment_table(self) -> list[Segment]:
         start = self.bytes_read

@@ -82,7 +82,7 @@ class ExperimentConfig:
     dependencies: str = "deflate"  # the libraries' size: "none" | "sizes" | "deflate"
     workers: int = 0  # model runs at once (0 = every usable core)
     joint_texts: tuple[Path, ...] = field(default_factory=tuple)  # two related texts
-    joint_preset: str = "default"  # the model that codes them
+    joint_preset: str = "hashctx"  # the model that codes them
     joint_streams: int = 1  # streams for the joint runs (1 = truly one after the other)
 
 
@@ -172,7 +172,7 @@ def _experiment_from(data: dict, path: Path) -> ExperimentConfig:
         dependencies=_typed("dependencies", data.get("dependencies", "deflate"), str),
         workers=_typed("workers", data.get("workers", 0), int),
         joint_texts=texts,
-        joint_preset=_typed("joint.preset", joint.get("preset", "default"), str),
+        joint_preset=_typed("joint.preset", joint.get("preset", "hashctx"), str),
         joint_streams=_typed("joint.streams", joint.get("streams", 1), int),
     )
     if exp.dependencies not in DEPENDENCY_MODES:
