@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
-from onlinezip import container, mdl, runtime
+from onlinezip import container, levels, mdl, runtime
 from onlinezip.config import Config, arithmetic_family, load_preset
 from onlinezip.errors import OnlinezipError
 
@@ -149,6 +149,9 @@ def _compress(
     chunk, last = next(chunks, (b"", True))
     if last and len(chunk) < MIN_MODEL_BYTES:
         return _store_whole(dst, chunk, cfg, bits_out, start), None
+    if last and isinstance(config, str | None):  # a small input may go to another preset
+        small = levels.preset_for_input(preset, len(chunk))
+        cfg, preset = (load_preset(small), small) if small != preset else (cfg, preset)
     codec = _load_codec()
     coder = codec.Codec(cfg, codec.effective_streams(len(chunk), cfg.run), progress)
     environment = runtime.file_environment(arithmetic_family(cfg))

@@ -27,3 +27,17 @@ LEVEL_PRESETS = {
     9: "ultra",
 }
 DEFAULT_LEVEL = 6
+
+# A preset that hands small inputs to another, as zstd picks its parameters by the size
+# of the source: an input that is one chunk shorter than the bound is coded by the named
+# preset instead (the file's header records the one that coded it). Below 32 KB the
+# best model costs seconds whatever it is, and the default's many streams cannot help
+# (measured in session 12, benchmarks/results/default-cm: on the four Canterbury files
+# under 32 KB the default's context mixer was 3-7% above max's and lost to PPMd o12).
+SMALL_INPUT_PRESETS = {"default": ("max", 32 * 1024)}
+
+
+def preset_for_input(preset: str, length: int) -> str:
+    """The preset that codes a one-chunk input of ``length`` bytes asked of ``preset``."""
+    small, bound = SMALL_INPUT_PRESETS.get(preset, (preset, 0))
+    return small if length < bound else preset
