@@ -327,8 +327,10 @@ def compress(
     data: bytes, config: Config | str | None = None, *, segments: int = 1,
     engine: Engine | None = None,
 ) -> bytes:  # fmt: skip
-    """Compress ``data`` with a preset name or a ``Config`` (default preset: "default");
-    ``segments`` > 1: in up to that many independent segments, on ``engine``."""
+    """Compress ``data`` with a preset name or a ``Config`` (default preset: "default";
+    a one-chunk input under 32 KB asked of it is coded by "max",
+    ``levels.SMALL_INPUT_PRESETS``); ``segments`` > 1: in up to that many independent
+    segments, on ``engine``."""
     return compress_result(data, config, segments=segments, engine=engine).output
 
 

@@ -13,6 +13,10 @@ ultra's on text; ultra keeps session 9's context mixer). The other presets are
 slower *and* worse there (tiny 42 KB/s 2.854, small 24 KB/s 2.687, base 11 KB/s 2.592,
 rae 5 KB/s 2.813: they exist for the model-size experiment and Rae's setup), so no level
 names them. With no level, the default preset is used, as ``-6``: gzip's default level.
+Since session 12 that preset is a lean context mixer in up to 16 streams
+(benchmarks/results/default-cm, an AMD EPYC 25/1: alice29 1.954 at 9 KB/s, whole calls;
+the hashed-context learner it replaced, now the preset ``hashctx``, 2.034 at 20 KB/s in
+the same run), and a small input asked of it goes to max (``SMALL_INPUT_PRESETS``).
 """
 
 LEVEL_PRESETS = {
