@@ -88,7 +88,8 @@ def test_golden_cm_files_still_decode(name):
     history and class mixers, no mixer boost; the mixer boost, no pixel model; the pixel
     model and follow contexts, no order 12 or text rate; order 12 and the text rate, no
     hashed mixers or young-set boost) and now; session 12's default preset (levels
-    -4..-6) as the CLI writes the sample (one stream), and with 64-byte streams (10)."""
+    -4..-6) on the sample in one stream (the CLI now hands an input this small to max),
+    and with 64-byte streams (10)."""
     blob = (GOLDEN / name).read_bytes()
     assert api.decompress(blob) == (GOLDEN / "sample.txt").read_bytes()
 

@@ -150,8 +150,8 @@ def _compress(
     if last and len(chunk) < MIN_MODEL_BYTES:
         return _store_whole(dst, chunk, cfg, bits_out, start), None
     if last and isinstance(config, str | None):  # a small input may go to another preset
-        small = levels.preset_for_input(preset, len(chunk))
-        cfg, preset = (load_preset(small), small) if small != preset else (cfg, preset)
+        if (small := levels.preset_for_input(preset, len(chunk))) != preset:
+            cfg, preset = _resolve(small)
     codec = _load_codec()
     coder = codec.Codec(cfg, codec.effective_streams(len(chunk), cfg.run), progress)
     environment = runtime.file_environment(arithmetic_family(cfg))

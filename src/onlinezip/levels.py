@@ -37,7 +37,7 @@ DEFAULT_LEVEL = 6
 # preset instead (the file's header records the one that coded it). Below 32 KB the
 # best model costs seconds whatever it is, and the default's many streams cannot help
 # (measured in session 12, benchmarks/results/default-cm: on the four Canterbury files
-# under 32 KB the default's context mixer was 3-7% above max's and lost to PPMd o12).
+# under 32 KB the default's context mixer wrote 8-14% more than max and lost to PPMd o12).
 SMALL_INPUT_PRESETS = {"default": ("max", 32 * 1024)}
 
 
