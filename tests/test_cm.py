@@ -78,7 +78,8 @@ def test_repeats_cost_almost_nothing():
         "sample.cm.oz", "sample.cm-all.oz", "sample.max-column2.oz", "sample.max-column3.oz",
         "sample.max-lines3.oz", "sample.max-history3.oz", "sample.max-boost1.oz",
         "sample.max-follow2.oz", "sample.max-order12.oz", "sample.max.oz",
-        "sample.default.oz", "sample.default-streams.oz",
+        "sample.default.oz", "sample.default-streams.oz", "sample.default-block.oz",
+        "sample.default-block-streams.oz",
     ],
 )  # fmt: skip
 def test_golden_cm_files_still_decode(name):
@@ -89,7 +90,8 @@ def test_golden_cm_files_still_decode(name):
     model and follow contexts, no order 12 or text rate; order 12 and the text rate, no
     hashed mixers or young-set boost) and now; session 12's default preset (levels
     -4..-6) on the sample in one stream (the CLI now hands an input this small to max),
-    and with 64-byte streams (10)."""
+    and with 64-byte streams (10); session 13's (its slots in consecutive rows), the
+    same two ways."""
     blob = (GOLDEN / name).read_bytes()
     assert api.decompress(blob) == (GOLDEN / "sample.txt").read_bytes()
 

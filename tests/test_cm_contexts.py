@@ -31,3 +31,18 @@ def test_prose_reading_changes_only_letters_and_white_space():
     changed = {b for b in range(256) if normal[b] != b}
     assert changed == set(range(ord("A"), ord("Z") + 1)) | {9, 10, 13}
     assert normal[ord("Q")] == ord("q") and normal[10] == normal[13] == ord(" ")
+
+
+def test_block_slots_are_one_run_of_rows_with_checks_of_their_own():
+    hash_BC = jnp.asarray([[0x12345678, 0x9ABCDEF0, 0xFFFFFFFF]], jnp.uint32)
+    bits = 12
+    apart, apart_check = (np.asarray(a) for a in contexts.slot_rows(hash_BC, bits))
+    block, check = (np.asarray(a) for a in contexts.slot_rows(hash_BC, bits, block=1))
+    assert block.shape == apart.shape == (1, 3, 17)
+    # 17 consecutive rows (wrapping at the end of the table) from slot 0's hashed row
+    assert (block[..., 0] == apart[..., 0]).all()
+    assert (np.diff(block, axis=-1) % 2**bits == 1).all()
+    assert ((block >= 0) & (block < 2**bits)).all()
+    assert len(np.unique(apart)) > 3 * 16  # hashed apart: scattered over the table
+    # the checks are those of the hashed-apart slots: nonzero, 16 bits, mostly distinct
+    assert (check == apart_check).all() and (check % 2 == 1).all() and (check < 2**16).all()

@@ -109,3 +109,15 @@ def test_config_is_frozen():
 def test_session_11_cm_fields_are_checked(cm, message):
     with pytest.raises(OnlinezipError, match=message):
         load_preset("max").replace(cm=cm)
+
+
+@pytest.mark.parametrize(
+    "cm,message",
+    [
+        ({"block_slots": 2}, "cm.block_slots must be 0 or 1"),
+        ({"block_slots": 1, "ways": 2}, "set cm.ways = 1"),
+    ],
+)
+def test_block_slots_is_checked(cm, message):
+    with pytest.raises(OnlinezipError, match=message):
+        load_preset("default").replace(cm=cm)

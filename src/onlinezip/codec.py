@@ -26,6 +26,10 @@ from onlinezip.probs import code_lengths
 
 Progress = Callable[[int, float], None]  # (bytes coded so far, bits spent so far)
 _FLUSH_ROWS = 8192  # encoder rows buffered before they go to the range coder
+# a chunk at least this long first moves the learner's big tables to 2 MiB pages
+# (``runtime.huge_pages``): the move costs about 3 ms a MiB, and pays back in faster
+# steps only over a long enough input (benchmarks/results/speed-13)
+HUGE_PAGES_BYTES = 256 * 1024
 
 
 def effective_streams(length: int, run: RunConfig) -> int:
@@ -107,6 +111,7 @@ class Codec:
         self.streams = streams
         self._progress = progress
         self._pending: tuple[np.ndarray, np.ndarray] | None = None  # last (x_B, mask_B)
+        self._huge_pages = False  # the tables moved to 2 MiB pages already
         self.done, self.bits = 0, 0.0  # bytes coded and bits spent so far
 
     def encode_chunk(self, data: bytes) -> tuple[bytes, np.ndarray]:
@@ -138,6 +143,9 @@ class Codec:
     def _run(self, layout: StreamLayout, side) -> np.ndarray:
         """The shared loop, on XLA's core (``runtime.pinned``: speed only). Returns the
         code length in bits of every byte, in order."""
+        if not self._huge_pages and layout.length >= HUGE_PAGES_BYTES:
+            self._huge_pages = True
+            self.learner.huge_pages()
         with runtime.pinned():
             return self._loop(layout, side)
 

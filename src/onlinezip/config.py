@@ -143,6 +143,9 @@ class CMConfig:
     # n)) times the rate (at most 255), n its updates so far: young sets learn fast
     set_boost_x: int = 4  # X, in quarters
     final_boost: int = 0  # 1: the final mixer's weight sets too (needs set_boost)
+    # session 13
+    block_slots: int = 0  # 1: a context's 17 slots are 17 consecutive rows from one hashed
+    # row (one run of memory per context, fetched far faster), not 17 rows hashed apart
 
 
 @dataclass(frozen=True)
@@ -376,6 +379,12 @@ def validate_cm(c: CMConfig) -> None:
     _require(c.known_mixer in (0, 1), f"cm.known_mixer must be 0 or 1, got {c.known_mixer}")
     _require(c.indirect in (0, 1), f"cm.indirect must be 0 or 1, got {c.indirect}")
     _require(c.ways in (1, 2), f"cm.ways must be 1 or 2, got {c.ways}")
+    _require(c.block_slots in (0, 1), f"cm.block_slots must be 0 or 1, got {c.block_slots}")
+    _require(
+        not (c.block_slots and c.ways == 2),
+        "cm.block_slots = 1 keeps a context's slots in consecutive rows, where the second"
+        " way (the row beside) is the next slot's: set cm.ways = 1",
+    )
     _require(0 <= c.class_mixer <= 4, f"cm.class_mixer must be in 0..4, got {c.class_mixer}")
     _require(
         0 <= c.final_classes <= 3, f"cm.final_classes must be in 0..3, got {c.final_classes}"

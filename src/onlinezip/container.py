@@ -18,10 +18,10 @@ LEB128 integer (7 bits a byte, low first; minimal: a reader refuses a longer spe
       12    leb streams B                           } only with MODEL
       ...   leb meta length M                       }
       ...   M   meta: raw-deflated canonical UTF-8 JSON {config, environment, preset,
-                num_parameters}, with ``META_DICTIONARY_V4_DEFAULT`` (the presets'
+                num_parameters}, with ``META_DICTIONARY_V4_BLOCK`` (the presets'
                 metas in front of version 3's dictionary, since sessions 9, 10 and 11
-                the newer max metas in front of those, and session 12's default
-                in front of all) as the preset
+                the newer max metas in front of those, then session 12's default
+                and session 13's in front of all) as the preset
                 dictionary: a bundled preset's meta costs 11-17 bytes }
       ...   4   CRC-32 of the header's bytes so far (u32)
     frames, one per chunk of ``config.run.chunk_bytes`` original bytes (the last one may
@@ -356,6 +356,25 @@ META_DICTIONARY_V4_DEFAULT = (
     b'hine":"x86_64","numpy":"2.4.6","onlinezip":"0.1.0","optax":"0.2.8","threads":"1"},"num'
     b'_parameters":137107924,"preset":"default"}'
 ) + META_DICTIONARY_V4_MIX
+# Also part of format version 4, never to be edited: the dictionary above with session
+# 13's default meta (its slots in consecutive rows: cm.block_slots) in front, by the same
+# rule: every meta deflated with an earlier format-4 dictionary inflates the same with
+# this one, which readers and writers of format 4 use.
+META_DICTIONARY_V4_BLOCK = (
+    b'{"config":{"cm":{"apm":2,"apm_rate":7,"block_slots":1,"class_mixer":3,"column":0,"coun'
+    b'ter_limit":60,"final_boost":1,"final_classes":3,"final_rate":4,"history":0,"indirect":'
+    b'0,"known_mixer":0,"lines":0,"match_bits":18,"match_min":6,"mixer_boost":0,"mixer_init"'
+    b':0.05,"mixer_rate":24,"orders":[1,2,3,4,6,8],"set_boost":32,"set_boost_x":32,"sparse":'
+    b'0,"table_bits":23,"ways":1,"word":3},"model":{"context":32,"direct_bits":16,"direct_or'
+    b'ders":1,"embed_dim":32,"family":"cm","hidden_dim":128,"mlp_ratio":4,"num_heads":4,"num'
+    b'_layers":1,"orders":6,"table_bits":18,"word_orders":0},"optimizer":{"b1":0.9,"b2":0.99'
+    b'9,"eps":1e-08,"grad_clip":0.0,"learning_rate":0.001,"momentum":0.0,"name":"adam","row_'
+    b'decay":0.1,"row_learning_rate":0.02,"row_min_scale":0.05},"run":{"chunk_bytes":1048576'
+    b',"min_stream_bytes":4096,"prob_floor":1e-05,"seed":0,"streams":16}},"environment":{"ba'
+    b'ckend":"cpu","constriction":"0.5.0","flax":"0.12.8","isa":"AVX2","jax":"0.10.2","jaxli'
+    b'b":"0.10.2","machine":"x86_64","numpy":"2.4.6","onlinezip":"0.1.0","optax":"0.2.8","th'
+    b'reads":"1"},"num_parameters":137107924,"preset":"default"}'
+) + META_DICTIONARY_V4_DEFAULT
 _META_LEVEL, _META_WBITS = 9, -15  # raw deflate: no zlib header or checksum (CRCs guard)
 MAX_ORIGINAL_BYTES = 1 << 40  # 1 TiB: refuse absurd lengths before allocating anything
 MAX_STREAMS = 1024
@@ -386,6 +405,7 @@ LATER_KEY_DEFAULTS = {
     ("cm", "set_boost"): 0,  # no young-set boost
     ("cm", "set_boost_x"): 4,
     ("cm", "final_boost"): 0,
+    ("cm", "block_slots"): 0,  # added in session 13: slots hashed apart
 }
 
 
@@ -474,7 +494,7 @@ def header_bytes(header: Header, segmented: bool = False) -> bytes:
         return head + _CRC.pack(zlib.crc32(head))
     meta_json = json.dumps(header.meta(), sort_keys=True, separators=(",", ":"))
     deflate = zlib.compressobj(
-        _META_LEVEL, zlib.DEFLATED, _META_WBITS, zdict=META_DICTIONARY_V4_DEFAULT
+        _META_LEVEL, zlib.DEFLATED, _META_WBITS, zdict=META_DICTIONARY_V4_BLOCK
     )
     meta = deflate.compress(meta_json.encode()) + deflate.flush()
     flags = FLAG_MODEL | (FLAG_SEGMENTS if segmented else 0)
@@ -758,7 +778,7 @@ class Reader:
             raise OnlinezipError(
                 f"unsupported header flags {flags:#x} (a newer onlinezip wrote this file)"
             )
-        return _parse_meta(meta, streams, META_DICTIONARY_V4_DEFAULT)
+        return _parse_meta(meta, streams, META_DICTIONARY_V4_BLOCK)
 
     def _read_segment_table(self) -> list[Segment]:
         start = self.bytes_read

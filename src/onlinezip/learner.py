@@ -303,6 +303,11 @@ class Learner:
         self.num_parameters = self.programs.num_parameters
         self._buffers, self._first_probs = self.programs.init(self.programs.init_key)
 
+    def huge_pages(self) -> int:
+        """Back the learner's big buffers with 2 MiB pages (``runtime.huge_pages``: speed
+        only; the steps update them in place, so they keep their pages)."""
+        return runtime.huge_pages(self._buffers)
+
     def first_probs(self) -> np.ndarray:
         """p_0 (B, 256): the fresh model's prediction for the first byte of each stream."""
         return np.asarray(self._first_probs)

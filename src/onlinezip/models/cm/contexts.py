@@ -8,7 +8,8 @@ A context is a 32-bit hash of some of the bytes before the one being coded:
   - column: the bytes above and before, when the data falls into lines or records of a
     length detected from the spacing of repeated bytes.
 Each context's 17 slots (see ``tree``) are hashed apart into one table of 2**bits rows,
-with a 16-bit check kept in the row so that a collision is noticed, not mixed in.
+or (cm.block_slots) kept in 17 consecutive rows from one hashed row, with a 16-bit check
+kept in the row so that a collision is noticed, not mixed in.
 The state carried between bytes (the window of the last bytes, word hashes, record
 length) is int32, updated by integer ops.
 """
@@ -97,14 +98,18 @@ def _take(window_BW, distance_B):
     return jnp.take_along_axis(window_BW, (WINDOW - distance_B)[:, None], axis=1)[:, 0]
 
 
-def slot_rows(hash_BC: jax.Array, bits: int) -> tuple[jax.Array, jax.Array]:
+def slot_rows(hash_BC: jax.Array, bits: int, block: int = 0) -> tuple[jax.Array, jax.Array]:
     """(index_BCS int32 rows of the table, check_BCS uint32 in 1..65535) of every
-    context's 17 slots."""
+    context's 17 slots: each hashed to a row of its own, or (``block``) 17 consecutive
+    rows from one hashed row, with a check of their own each."""
     slot_S = jnp.arange(SLOTS, dtype=jnp.uint32) * jnp.uint32(_GOLDEN)
     v_BCS = _fmix(hash_BC[:, :, None] + slot_S[None, None, :])
-    index_BCS = (v_BCS >> (32 - bits)).astype(jnp.int32)
     check_BCS = (v_BCS & jnp.uint32(0xFFFF)) | jnp.uint32(1)
-    return index_BCS, check_BCS
+    if block:  # one memory run per context: 17 x 64 bytes, not 17 cache misses
+        first_BC = _fmix(hash_BC) >> (32 - bits)  # slot 0's row
+        run_BCS = first_BC[:, :, None] + jnp.arange(SLOTS, dtype=jnp.uint32)[None, None, :]
+        return (run_BCS & jnp.uint32(2**bits - 1)).astype(jnp.int32), check_BCS
+    return (v_BCS >> (32 - bits)).astype(jnp.int32), check_BCS
 
 
 def advance(window_BW, words_B3, x_B):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from onlinezip.models.cm import counters
+from onlinezip.models.cm import counters, tree
 from onlinezip.models.cm.contexts import WINDOW
 from onlinezip.models.cm.squash import stretch
 from onlinezip.models.cm.tree import DEPTH, PARTIAL
@@ -39,8 +39,10 @@ def node_inputs(byte_B, len_B, table_L):
     prefix_B255 = jnp.where(byte_B[:, None] >= 0, byte_B[:, None] >> (8 - depth), -1)
     on_B255 = prefix_B255 == jnp.asarray(PARTIAL)[None, :]
     bit_B255 = (byte_B[:, None] >> (7 - depth)) & 1
-    index_B255 = bucket(len_B)[:, None] * 8 + depth
-    st_B255 = stretch(counters.probability(table_L[index_B255]))
+    index_B8 = bucket(len_B)[:, None] * 8 + jnp.arange(8, dtype=jnp.int32)[None, :]
+    # 8 lookups per stream, spread over the nodes (not 255 of the same 8 values)
+    st_B255 = tree.by_depth(stretch(counters.probability(table_L[index_B8])))
+    index_B255 = tree.by_depth(index_B8)
     x_B255 = jnp.where(on_B255, jnp.where(bit_B255 == 1, st_B255, -st_B255), 0)
     return x_B255, jnp.where(on_B255, bit_B255, -1), index_B255
 

@@ -184,7 +184,7 @@ class Predictor:
             s["window"], s["words"], s["record"], c.orders, c.word, c.sparse, c.column, extra_BE,
             c.text_orders,
         )
-        index_BCS, check_BCS = contexts.slot_rows(hash_BC, c.table_bits)
+        index_BCS, check_BCS = contexts.slot_rows(hash_BC, c.table_bits, c.block_slots)
         rows_BCSR = s["table"][index_BCS]  # (B, C, 17, 16)
         valid_BCS = rows_BCSR[..., 15] == check_BCS
         if c.ways == 2:
