@@ -9,7 +9,9 @@ decompress from the .oz file, then a byte comparison), timed by the ``seconds`` 
 ``--report`` gives (model compilation included, interpreter start-up excluded) and its
 peak RSS read from ``getrusage``. The classical codecs run in this process through
 Python's gzip / bz2 / lzma modules. A ``--presets`` entry ending in ``.toml`` is a config
-file (a baseline such as ``benchmarks/baselines/rae-0.2.0.toml``), named by its stem.
+file (a baseline such as ``benchmarks/baselines/rae-0.2.0.toml``), named by its stem;
+one ending in ``@KEY=VALUE`` runs with that environment variable set (e.g.
+``default@ONLINEZIP_HUGE_PAGES=off``), and is named with it.
 Presets run in turn within each repeat, so a drift in the machine's speed touches all of
 them alike. Writes ``results.md`` and ``results.json``.
 """
@@ -98,10 +100,11 @@ def _zpaq_decompress(blob: bytes) -> bytes:
 CLASSICAL = _classical()
 
 
-def _cli(*args: str) -> tuple[float, int]:
+def _cli(*args: str, extra_env: dict[str, str] | None = None) -> tuple[float, int]:
     """Run the CLI in a child; return (wall seconds, child's peak RSS in bytes)."""
     start = time.perf_counter()
     env = {**os.environ, "ONLINEZIP_CACHE": "off"}  # every run compiles: no cached programs
+    env |= extra_env or {}
     child = subprocess.Popen([sys.executable, "-m", "onlinezip.cli", *args], env=env)
     _, status, usage = os.wait4(child.pid, 0)  # this child's own resource usage
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -111,10 +114,20 @@ def _cli(*args: str) -> tuple[float, int]:
 
 
 def model_args(preset: str) -> tuple[str, list[str]]:
-    """(label, CLI arguments) for a preset name or a config file."""
-    if preset.endswith(".toml"):
-        return Path(preset).stem, ["--config", preset]
-    return preset, ["--preset", preset]
+    """(label, CLI arguments) for a preset name or a config file (``@KEY=VALUE`` kept in
+    the label, left out of the arguments: ``preset_env``)."""
+    name, at, setting = preset.partition("@")
+    suffix = f"@{setting}" if at else ""
+    if name.endswith(".toml"):
+        return Path(name).stem + suffix, ["--config", name]
+    return name + suffix, ["--preset", name]
+
+
+def preset_env(preset: str) -> dict[str, str]:
+    """The environment variable a ``PRESET@KEY=VALUE`` entry sets ({} without one)."""
+    _, at, setting = preset.partition("@")
+    key, _, value = setting.partition("=")
+    return {key: value} if at else {}
 
 
 def run_preset(path: Path, preset: str, work: Path) -> tuple[dict, dict, int, int]:
@@ -123,10 +136,11 @@ def run_preset(path: Path, preset: str, work: Path) -> tuple[dict, dict, int, in
     label, model = model_args(preset)
     oz, back = work / f"{path.name}.{label}.oz", work / f"{path.name}.{label}.out"
     c_rep, d_rep = work / "c.json", work / "d.json"
+    env = preset_env(preset)
     _, c_rss = _cli("compress", str(path), "-o", str(oz), *model, "-q", "--force",
-                    "--report", str(c_rep))  # fmt: skip
+                    "--report", str(c_rep), extra_env=env)  # fmt: skip
     _, d_rss = _cli("decompress", str(oz), "-o", str(back), "-q", "--force",
-                    "--report", str(d_rep))  # fmt: skip
+                    "--report", str(d_rep), extra_env=env)  # fmt: skip
     if back.read_bytes() != path.read_bytes():
         raise SystemExit(f"ROUNDTRIP FAILED: {path} with {preset}")
     return json.loads(c_rep.read_text()), json.loads(d_rep.read_text()), c_rss, d_rss
