@@ -26,10 +26,11 @@ from onlinezip.probs import code_lengths
 
 Progress = Callable[[int, float], None]  # (bytes coded so far, bits spent so far)
 _FLUSH_ROWS = 8192  # encoder rows buffered before they go to the range coder
-# a chunk at least this long first moves the learner's big tables to 2 MiB pages
-# (``runtime.huge_pages``): the move costs about 3 ms a MiB, and pays back in faster
-# steps only over a long enough input (benchmarks/results/speed-13)
-HUGE_PAGES_BYTES = 256 * 1024
+# a chunk of at least this many steps first moves the learner's big tables to 2 MiB
+# pages (``runtime.huge_pages``): the move costs about 1.6 s for a 512 MiB table and
+# saves about 30 us a step for max (1 stream), 1% for the default in 16 streams
+# (benchmarks/results/speed-13/steps): max breaks even near 55,000 steps
+HUGE_PAGES_STEPS = 65536
 
 
 def effective_streams(length: int, run: RunConfig) -> int:
@@ -143,7 +144,7 @@ class Codec:
     def _run(self, layout: StreamLayout, side) -> np.ndarray:
         """The shared loop, on XLA's core (``runtime.pinned``: speed only). Returns the
         code length in bits of every byte, in order."""
-        if not self._huge_pages and layout.length >= HUGE_PAGES_BYTES:
+        if not self._huge_pages and layout.steps >= HUGE_PAGES_STEPS:
             self._huge_pages = True
             self.learner.huge_pages()
         with runtime.pinned():
