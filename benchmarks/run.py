@@ -134,7 +134,8 @@ def run_preset(path: Path, preset: str, work: Path) -> tuple[dict, dict, int, in
     """One compress + decompress pair in fresh processes, checked byte for byte:
     (compress report, decompress report, compress peak RSS, decompress peak RSS)."""
     label, model = model_args(preset)
-    oz, back = work / f"{path.name}.{label}.oz", work / f"{path.name}.{label}.out"
+    name = f"{path.name}.{label.replace('/', '_')}"  # a label may hold a path (@PYTHONPATH=)
+    oz, back = work / f"{name}.oz", work / f"{name}.out"
     c_rep, d_rep = work / "c.json", work / "d.json"
     env = preset_env(preset)
     _, c_rss = _cli("compress", str(path), "-o", str(oz), *model, "-q", "--force",
