@@ -125,3 +125,22 @@ def test_same_file_on_one_core_in_another_process(tmp_path, alice_slice, module,
     subprocess.run(cmd, check=True, timeout=300)
     config = getattr(importlib.import_module(module), name)
     assert out.read_bytes() == api.compress(alice_slice, config)
+
+
+def test_the_masked_first_step_gives_the_fresh_state_and_its_prediction():
+    """Without a neural input, ``CMPrograms.init`` takes the first prediction from a step
+    with every stream masked out; that step must train nothing and move nothing: its
+    buffers and probabilities equal the fresh state's and its prediction's, computed
+    directly (every optional part on)."""
+    import jax
+
+    from onlinezip.learner import programs
+
+    prog = programs(CM_ALL, 3)
+    buffers, probs_BV = prog.init(prog.init_key)
+    state, expected_BV = jax.jit(prog._initial_state)()
+    expected = prog.packer.pack(state)
+    assert len(buffers) == len(expected)
+    for got, want in zip(buffers, expected, strict=True):
+        assert np.array_equal(np.asarray(got), np.asarray(want))
+    assert np.array_equal(np.asarray(probs_BV), np.asarray(expected_BV))

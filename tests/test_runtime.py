@@ -80,3 +80,19 @@ def test_processes_side_by_side_claim_different_cores(tmp_path):
     assert claimed[2] in cores
     locks = tmp_path / f"onlinezip-cores-{os.getuid()}"
     assert sorted(os.listdir(locks)) == sorted(map(str, cores))
+
+
+def test_huge_pages_leave_the_bytes_as_they_were(monkeypatch):
+    """Moving a buffer to 2 MiB pages (where the kernel offers them) changes no byte of
+    it; a buffer under the size bound, or ONLINEZIP_HUGE_PAGES=off, is left alone."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    values = np.random.default_rng(3).integers(0, 2**32, 3 << 20, dtype=np.uint32)
+    big = jnp.asarray(values)  # 12 MiB: at least four whole 2 MiB pages inside
+    moved = runtime.huge_pages([big], min_bytes=8 << 20)
+    assert moved % (2 << 20) == 0 and moved <= big.nbytes
+    assert (np.asarray(big) == values).all()
+    assert runtime.huge_pages([big], min_bytes=16 << 20) == 0
+    monkeypatch.setattr(runtime, "HUGE_PAGES", False)
+    assert runtime.huge_pages([big], min_bytes=1) == 0

@@ -49,9 +49,12 @@ def _state_bytes(params: Any, tables: tuple, saves: bool) -> int:
 OWN_BUFFER_SIZE = 16384  # state leaves this big (weights, Adam moments) get their own buffer
 
 
-def compile_programs(init_fn, step_fn, init_key: jax.Array, buffers: tuple, streams: int):
+def compile_programs(
+    init_fn, step_fn, init_key: jax.Array, buffers: tuple, streams: int, options=None
+):
     """(init, step) compiled from shapes alone: ``init_fn(key)``, and ``step_fn(buffers,
-    x_B, mask_B)`` with the buffers donated (updated in place)."""
+    x_B, mask_B)`` with the buffers donated (updated in place); ``options``: XLA compiler
+    options for both (None: XLA's defaults)."""
     x_B = jax.ShapeDtypeStruct((streams,), jnp.int32)
     mask_B = jax.ShapeDtypeStruct((streams,), jnp.float32)
     lowered = (
@@ -63,7 +66,7 @@ def compile_programs(init_fn, step_fn, init_key: jax.Array, buffers: tuple, stre
     # Ctrl-C then reaches this thread while it waits, not XLA mid-compilation (which
     # crashed the interpreter on exit).
     with ThreadPoolExecutor(1) as pool:
-        return tuple(pool.map(lambda low: low.compile(), lowered))
+        return tuple(pool.map(lambda low: low.compile(compiler_options=options), lowered))
 
 
 class FlatPacker:

@@ -23,6 +23,12 @@ from onlinezip.models.cm.predictor import Predictor
 OWN_BUFFER_SIZE = 64
 
 
+# XLA compiler options for the cm programs (None: XLA's defaults). Compilation takes a
+# good part of a mid-sized file's time (the default's programs: about 6 s); options that
+# shorten it were measured (benchmarks/compile_time.py, results/speed-13) and not kept.
+COMPILER_OPTIONS = None
+
+
 class CMPrograms:
     def __init__(self, config: Config, streams: int):
         from onlinezip.learner import RUNTIME_BYTES, FlatPacker, compile_programs
@@ -52,8 +58,9 @@ class CMPrograms:
         self.num_packed = len(self.packer.groups)
         buffers, _ = jax.eval_shape(self.init_fn, self.init_key)
         self._init, self.step = compile_programs(
-            self.init_fn, self.step_fn, self.init_key, buffers, streams
-        )
+            self.init_fn, self.step_fn, self.init_key, buffers, streams,
+            options=None if self.net else COMPILER_OPTIONS,
+        )  # fmt: skip
 
     def init(self, key: jax.Array):
         """(buffers, probs_BV) of the fresh model. Without a neural input the first
