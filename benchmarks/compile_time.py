@@ -6,8 +6,8 @@ step time each gives.
                                       [--rounds R] [--out DIR]
 
 Every (preset, options, round) is a fresh process with the persistent compilation cache
-off: it builds the programs (``learner.programs``, timed), takes 50 steps, then times
-the next 300 over alice29.txt (as ``step_speed.py``). The two option sets take turns;
+off: ``step_speed.time_child`` builds the programs (``learner.programs``, timed), takes
+50 steps, then times the next 300 over alice29.txt. The two option sets take turns;
 medians. Writes ``compile_time.json`` and ``compile_time.md``. Pin it to one core.
 """
 
@@ -17,52 +17,20 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from run import DEFAULT_FILES, machine, write_results  # noqa: E402
+from run import machine, write_results  # noqa: E402
+from step_speed import time_child  # noqa: E402
 
 # one code-generation module and LLVM's -O1: the options session 13 measured
 SHORTER = {"xla_cpu_parallel_codegen_split_count": 1, "xla_backend_optimization_level": 1}
 
-_CHILD = """
-import json, sys, time
-import numpy as np
-from onlinezip import runtime
-from onlinezip.config import load_preset
-from onlinezip.learner import Learner, programs
-from onlinezip.models.cm import program
-preset, xla_defaults, path, options = sys.argv[1:5]
-program.COMPILER_OPTIONS = None if xla_defaults == "1" else json.loads(options)
-config = load_preset(preset)
-streams, steps = config.run.streams, 300
-start = time.perf_counter()
-programs(config, streams)
-build_s = time.perf_counter() - start
-data = open(path, "rb").read()[: streams * (steps + 50)]
-x_TB = np.frombuffer(data, np.uint8).astype(np.int32).reshape(steps + 50, streams)
-mask_B = np.ones(streams, np.float32)
-learner = Learner(config, streams)
-with runtime.pinned():
-    for x_B in x_TB[:50]:
-        learner.step(x_B, mask_B)
-    start = time.perf_counter()
-    for x_B in x_TB[50:]:
-        learner.step(x_B, mask_B)
-    us = (time.perf_counter() - start) / steps * 1e6
-print(json.dumps({"build_seconds": build_s, "us_per_step": us}))
-"""
-
-
 def run_once(preset: str, xla_defaults: bool, options: str) -> dict:
     env = dict(os.environ, ONLINEZIP_CACHE="off")
-    cmd = [sys.executable, "-c", _CHILD, preset, "1" if xla_defaults else "0",
-           str(DEFAULT_FILES[0]), options]  # fmt: skip
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return time_child(preset, {}, False, 300, "" if xla_defaults else options, env=env)
 
 
 def main() -> None:

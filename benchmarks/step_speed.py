@@ -33,10 +33,16 @@ import json, sys, time
 import numpy as np
 from onlinezip import runtime
 from onlinezip.config import load_preset
-from onlinezip.learner import Learner
-preset, overrides, huge, steps, path = sys.argv[1:6]
+from onlinezip.learner import Learner, programs
+preset, overrides, huge, steps, path, options = sys.argv[1:7]
+if options:  # compile_time.py: other XLA compiler options for the cm programs
+    from onlinezip.models.cm import program
+    program.COMPILER_OPTIONS = json.loads(options)
 config = load_preset(preset).replace(**json.loads(overrides))
 streams, steps = config.run.streams, int(steps)
+start = time.perf_counter()
+programs(config, streams)
+build_s = time.perf_counter() - start
 data = open(path, "rb").read()[: streams * (steps + 50)]
 x_TB = np.frombuffer(data, np.uint8).astype(np.int32).reshape(steps + 50, streams)
 mask_B = np.ones(streams, np.float32)
@@ -52,18 +58,26 @@ with runtime.pinned():
         learner.step(x_B, mask_B)
     us = (time.perf_counter() - start) / steps * 1e6
 print(json.dumps({"us_per_step": us, "streams": streams, "huge_mib": moved >> 20,
-                  "huge_seconds": moved_s}))
+                  "huge_seconds": moved_s, "build_seconds": build_s}))
 """
+
+
+def time_child(preset: str, overrides: dict, huge: bool, steps: int, options: str = "",
+               env: dict | None = None) -> dict:  # fmt: skip
+    """One fresh process: build the learner's programs (timed), optionally move its
+    tables to 2 MiB pages (timed), take 50 steps, time ``steps`` more. ``options``: XLA
+    compiler options (JSON) for the cm programs, "" for the checkout's own."""
+    cmd = [sys.executable, "-c", _CHILD, preset, json.dumps(overrides), "1" if huge else "0",
+           str(steps), str(DEFAULT_FILES[0]), options]  # fmt: skip
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def run_once(variant: dict, steps: int) -> dict:
     env = dict(os.environ, ONLINEZIP_HUGE_PAGES="on" if variant["huge"] else "off")
     if variant["src"]:
         env["PYTHONPATH"] = variant["src"]
-    cmd = [sys.executable, "-c", _CHILD, variant["preset"], json.dumps(variant["overrides"]),
-           "1" if variant["huge"] else "0", str(steps), str(DEFAULT_FILES[0])]  # fmt: skip
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return time_child(variant["preset"], variant["overrides"], variant["huge"], steps, env=env)
 
 
 def to_markdown(info: dict, rows: list[dict]) -> str:
