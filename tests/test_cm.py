@@ -34,12 +34,17 @@ CM_ALL = CM_SMALL.replace(
     }
 )  # fmt: skip
 
+# Every optional part, a byte coded as two nibbles.
+CM_NIBBLES = CM_ALL.replace(cm={"nibbles": 1})
+
 # The default preset (levels -4..-6) with short streams: 3,000 bytes give 12 streams in
 # lockstep, updating the same tables (and often the same slots) at the same step.
 DEFAULT_STREAMS = load_preset("default").replace(run={"min_stream_bytes": 250})
 
 
-@pytest.mark.parametrize("config", [CM_SMALL, CM_ALL], ids=["small", "all-parts"])
+@pytest.mark.parametrize(
+    "config", [CM_SMALL, CM_ALL, CM_NIBBLES], ids=["small", "all-parts", "nibbles"]
+)
 @pytest.mark.parametrize(
     "data",
     [b"", b"\x00", b"z", bytes(range(256)), np.random.default_rng(1).bytes(3000)],
@@ -50,7 +55,9 @@ def test_roundtrip_edge_cases(data, config):
     assert api.decompress(blob) == data
 
 
-@pytest.mark.parametrize("base", [CM_SMALL, CM_ALL], ids=["small", "all-parts"])
+@pytest.mark.parametrize(
+    "base", [CM_SMALL, CM_ALL, CM_NIBBLES], ids=["small", "all-parts", "nibbles"]
+)
 def test_roundtrip_text_with_streams_and_chunks(alice_slice, base):
     config = base.replace(run={"chunk_bytes": 1000})
     data = alice_slice + alice_slice[:777]  # several chunks, masked last steps
@@ -64,6 +71,25 @@ def test_default_preset_roundtrips_in_many_streams(alice_slice):
     assert api.read_header(blob)[0].streams == 12
     assert api.decompress(blob) == alice_slice
     assert len(blob) < len(alice_slice) * 0.5
+
+
+@pytest.mark.parametrize(
+    "config", [CM_NIBBLES, DEFAULT_STREAMS], ids=["all-parts", "default-streams"]
+)
+def test_nibbles_code_the_same_model(alice_slice, config):
+    """cm.nibbles computes each node's probability as the whole tree does (the same
+    inputs, mixers, APMs, training): each byte's code length is the same up to the
+    float rounding of the products along its path (1e-4 bits), in many streams and
+    chunks; only the coder's symbols differ (two nibbles a byte)."""
+    from onlinezip import codec
+
+    config = config.replace(run={"chunk_bytes": 1500}, cm={"nibbles": 0})
+    data = alice_slice[:3000]
+    whole = codec.encode(data, config).bits
+    halves = codec.encode(data, config.replace(cm={"nibbles": 1})).bits
+    assert len(whole) == len(halves) == len(data)
+    np.testing.assert_allclose(halves, whole, rtol=0, atol=1e-4)
+    assert whole.sum() / 8 < 0.6 * len(data)  # and it learns
 
 
 def test_repeats_cost_almost_nothing():
@@ -100,7 +126,7 @@ def test_golden_cm_files_still_decode(name):
     "module,name",
     [
         ("test_cm", "CM_SMALL"), ("test_cm", "CM_ALL"), ("test_cm", "DEFAULT_STREAMS"),
-        ("test_cm_neural", "CM_NET"),
+        ("test_cm", "CM_NIBBLES"), ("test_cm_neural", "CM_NET"),
     ],
 )  # fmt: skip
 def test_same_file_on_one_core_in_another_process(tmp_path, alice_slice, module, name):
@@ -127,19 +153,23 @@ def test_same_file_on_one_core_in_another_process(tmp_path, alice_slice, module,
     assert out.read_bytes() == api.compress(alice_slice, config)
 
 
-def test_the_masked_first_step_gives_the_fresh_state_and_its_prediction():
+@pytest.mark.parametrize("config", [CM_ALL, CM_NIBBLES], ids=["all-parts", "nibbles"])
+def test_the_masked_first_step_gives_the_fresh_state_and_its_prediction(config):
     """Without a neural input, ``CMPrograms.init`` takes the first prediction from a step
     with every stream masked out; that step must train nothing and move nothing: its
     buffers and probabilities equal the fresh state's and its prediction's, computed
-    directly (every optional part on)."""
+    directly (every optional part on; with cm.nibbles, the high nibble's prediction and
+    the low nibble's saved fields, zeros, after the state's buffers)."""
     import jax
 
     from onlinezip.learner import programs
 
-    prog = programs(CM_ALL, 3)
+    prog = programs(config, 3)
     buffers, probs_BV = prog.init(prog.init_key)
     state, expected_BV = jax.jit(prog._initial_state)()
     expected = prog.packer.pack(state)
+    if config.cm.nibbles:
+        expected += tuple(np.zeros(a.shape, a.dtype) for a in prog.low_leaves)
     assert len(buffers) == len(expected)
     for got, want in zip(buffers, expected, strict=True):
         assert np.array_equal(np.asarray(got), np.asarray(want))

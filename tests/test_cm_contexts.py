@@ -46,3 +46,9 @@ def test_block_slots_are_one_run_of_rows_with_checks_of_their_own():
     assert len(np.unique(apart)) > 3 * 16  # hashed apart: scattered over the table
     # the checks are those of the hashed-apart slots: nonzero, 16 bits, mostly distinct
     assert (check == apart_check).all() and (check % 2 == 1).all() and (check < 2**16).all()
+    # cm.nibbles takes one slot per stream: the same rows and checks as the full set's
+    for block_slots, rows_BCS, check_BCS in ((0, apart, apart_check), (1, block, check)):
+        for slot in (0, 1, 16):
+            one = contexts.slot_rows(hash_BC, bits, block_slots, jnp.asarray([slot]))
+            np.testing.assert_array_equal(one[0], rows_BCS[..., slot : slot + 1])
+            np.testing.assert_array_equal(one[1], check_BCS[..., slot : slot + 1])

@@ -41,7 +41,9 @@ def test_templates_match_the_neighbours_of_every_pixel():
     pos = y * ROW_BYTES + byte_x
     hist = jnp.asarray(np.pad(data[:pos].astype(np.int32), (0, 64 - pos)))
     rec = jnp.asarray([[ROW_BYTES, ROW_BYTES, 16]], jnp.int32)
-    got = pixels.templates(3, rec, hist, jnp.asarray([pos]), jnp.asarray([data[pos - 1]]))
+    got = pixels.templates(
+        3, rec, hist, jnp.asarray([pos]), jnp.asarray([data[pos - 1]]), tree.all_nodes(1)
+    )
     for node in range(tree.NODES):
         depth, partial = int(tree.DEPTH[node]), int(tree.PARTIAL[node])
         row = image.copy()  # the pixels of the byte left of this node, as the node sees
@@ -50,7 +52,9 @@ def test_templates_match_the_neighbours_of_every_pixel():
         row[y, byte_x * 8 : x] = known
         for k, shape in enumerate(pixels.TEMPLATES):
             assert int(got[0, node, k]) == _reference_template(row, y, x, shape), (node, k)
-    no_rows = pixels.templates(3, rec.at[0, 0].set(0), hist, jnp.asarray([pos]), hist[:1])
+    no_rows = pixels.templates(
+        3, rec.at[0, 0].set(0), hist, jnp.asarray([pos]), hist[:1], tree.all_nodes(1)
+    )
     assert (no_rows == -1).all()  # no record length known: no template
 
 

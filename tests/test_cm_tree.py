@@ -39,3 +39,26 @@ def test_tree_paths_and_byte_probabilities():
     for b in range(3):
         q = np.where(bits[b] == 1, p1[b, nodes[b]], 4096 - p1[b, nodes[b]]) / 4096
         assert probs[b, int(x[b])] == pytest.approx(np.prod(q), rel=1e-5)
+
+
+@pytest.mark.parametrize("high", [None, 0, 5, 15])
+def test_a_nibbles_nodes_are_its_slots_counters_in_order(high):
+    """cm.nibbles predicts 15 nodes a step: the high nibble's (slot 0), or the low
+    nibble's under ``high`` (slot 1 + high); position j is the slot's counter j, at the
+    node's depth, with its partial byte, as the whole tree's tables say."""
+    high_B = None if high is None else jnp.asarray([high, 15 - high], jnp.int32)
+    nodes = tree.nibble_nodes(2, high_B)
+    node_BN = np.asarray(nodes.node_BN)
+    for b, h in enumerate([None, None] if high is None else [high, 15 - high]):
+        assert (tree.SLOT_OF[node_BN[b]] == (0 if h is None else 1 + h)).all()
+        assert tree.POS_OF[node_BN[b]].tolist() == list(range(15))
+        np.testing.assert_array_equal(tree.DEPTH[node_BN[b]], nodes.depth)
+        np.testing.assert_array_equal(np.asarray(nodes.partial())[b], tree.PARTIAL[node_BN[b]])
+    assert nodes.depths.tolist() == ([[0, 1, 2, 3]] if high is None else [[4, 5, 6, 7]])
+    # a nibble's 16 probabilities: the products along its 4 decisions
+    p1 = np.random.default_rng(0).integers(1, 4096, (2, 15)).astype(np.int32)
+    probs = np.asarray(tree.byte_probs(jnp.asarray(p1)))
+    p1 = p1.astype(np.float64)
+    assert probs.shape == (2, 16) and np.allclose(probs.sum(1), 1, atol=1e-6)
+    q = (4096 - p1[0, 0]) * p1[0, 1] * (4096 - p1[0, 4]) * p1[0, 9] / 4096**4  # nodes 1, 2, 5, 10
+    assert probs[0, 0b0101] == pytest.approx(q, rel=1e-6)

@@ -116,8 +116,10 @@ def test_session_11_cm_fields_are_checked(cm, message):
     [
         ({"block_slots": 2}, "cm.block_slots must be 0 or 1"),
         ({"block_slots": 1, "ways": 2}, "set cm.ways = 1"),
+        ({"nibbles": 2}, "cm.nibbles must be 0 or 1"),
+        ({"nibbles": 1, "neural": "lstm"}, "does not take a neural input"),
     ],
 )
-def test_block_slots_is_checked(cm, message):
+def test_block_slots_and_nibbles_are_checked(cm, message):
     with pytest.raises(OnlinezipError, match=message):
         load_preset("default").replace(cm=cm)

@@ -69,9 +69,10 @@ class _EncodeSide:
     def __post_init__(self) -> None:
         self.coder, self._probs, self._symbols = Encoder(), [], []
 
-    def code(self, t: int, probs_NV: np.ndarray, active_B: np.ndarray) -> np.ndarray:
-        """``probs_NV``: the rows of the active streams only."""
-        x_B = self.tokens_BT[:, t]
+    def code(self, t: int, probs_NV: np.ndarray, active_B: np.ndarray, part=None) -> np.ndarray:
+        """``probs_NV``: the rows of the active streams only. ``part``: the bytes, or
+        (``_NIBBLES``) their high or low nibbles. Returns what was coded (B,)."""
+        x_B = _part(self.tokens_BT[:, t], part)
         self._probs.append(probs_NV)
         self._symbols.append(x_B[active_B])
         if len(self._probs) * len(x_B) >= _FLUSH_ROWS:
@@ -89,14 +90,27 @@ class _DecodeSide:
     coder: Decoder
     tokens_BT: np.ndarray  # filled in as bytes are decoded
 
-    def code(self, t: int, probs_NV: np.ndarray, active_B: np.ndarray) -> np.ndarray:
-        """``probs_NV``: the rows of the active streams only."""
-        x_B = self.tokens_BT[:, t]
+    def code(self, t: int, probs_NV: np.ndarray, active_B: np.ndarray, part=None) -> np.ndarray:
+        """``probs_NV``: the rows of the active streams only. ``part``: as the encoder's;
+        a high nibble is written as the byte's top bits, a low nibble added to them."""
+        x_B = np.zeros(self.tokens_BT.shape[0], np.int32)
         if len(probs_NV) == len(x_B):
             x_B[:] = self.coder.decode(probs_NV)
         else:
             x_B[active_B] = self.coder.decode(probs_NV)
+        if part is None:
+            self.tokens_BT[:, t] = x_B
+        else:
+            self.tokens_BT[:, t] |= x_B << (4 if part == 0 else 0)
         return x_B
+
+
+_NIBBLES = (0, 1)  # a byte's parts with cm.nibbles: its high nibble, then its low
+
+
+def _part(x_B: np.ndarray, part) -> np.ndarray:
+    """The bytes ``x_B`` (part None), their high nibbles (0) or low nibbles (1)."""
+    return x_B if part is None else (x_B >> 4 if part == 0 else x_B & 15)
 
 
 class Codec:
@@ -159,12 +173,20 @@ class Codec:
             probs_BV = self.learner.first_probs()
         else:  # learn from the previous chunk's last bytes
             probs_BV = self.learner.step(*self._pending)
+        nibbles = self.learner.nibbles
         for t in range(layout.steps):
             full = t < full_steps
             active_B = all_active_B if full else layout.active(t)
-            probs_NV = probs_BV if full else probs_BV[active_B]  # the rows coded at t
-            x_B = side.code(t, probs_NV, active_B)
-            ledger.add(t, probs_NV, x_B if full else x_B[active_B], active_B)
+            coded = []  # (probs_NV, symbols_N): the byte's, or its two nibbles'
+            for part in _NIBBLES if nibbles else (None,):
+                if part == 1:  # the low nibble, predicted under the coded high nibble
+                    probs_BV = self.learner.half(coded[0][2])
+                probs_NV = probs_BV if full else probs_BV[active_B]  # the rows coded at t
+                x_B = side.code(t, probs_NV, active_B, part)
+                coded.append((probs_NV, x_B if full else x_B[active_B], x_B))
+            if nibbles:
+                x_B = coded[0][2] << 4 | coded[1][2]
+            ledger.add(t, [c[:2] for c in coded], active_B)
             mask_B = all_mask_B if full else active_B.astype(np.float32)
             if t + 1 < layout.steps:
                 probs_BV = self.learner.step(x_B, mask_B)
@@ -184,18 +206,23 @@ class _Ledger:
 
     def __init__(self, bits_BT: np.ndarray):
         self.bits_BT = bits_BT  # (B, steps) float64, filled in as batches are flushed
-        self._probs, self._symbols, self._where = [], [], []
+        self._parts, self._where = [], []
 
-    def add(self, t: int, probs_NV: np.ndarray, x_N: np.ndarray, active_B: np.ndarray) -> None:
-        self._probs.append(probs_NV)
-        self._symbols.append(x_N)
+    def add(self, t: int, parts: list, active_B: np.ndarray) -> None:
+        """``parts``: (probs_NV, symbols_N) of each symbol coded for the bytes of step t
+        (one, or two nibbles), for the active streams."""
+        self._parts.append(parts)
         self._where.append((t, active_B))
 
     def flush(self) -> tuple[int, float]:
         """Fill in the buffered steps; (bytes, bits) they account for."""
-        if not self._probs:
+        if not self._parts:
             return 0, 0.0
-        lengths_N = code_lengths(np.concatenate(self._probs), np.concatenate(self._symbols))
+        lengths_N = sum(
+            code_lengths(np.concatenate([p[k][0] for p in self._parts]),
+                         np.concatenate([p[k][1] for p in self._parts]))
+            for k in range(len(self._parts[0]))
+        )  # fmt: skip
         first, last = self._where[0][0], self._where[-1][0] + 1
         if len(lengths_N) == self.bits_BT.shape[0] * (last - first):  # every stream active
             self.bits_BT[:, first:last] = lengths_N.reshape(last - first, -1).T
@@ -205,7 +232,7 @@ class _Ledger:
                 n = int(active_B.sum())
                 self.bits_BT[active_B, t] = lengths_N[start : start + n]
                 start += n
-        self._probs, self._symbols, self._where = [], [], []
+        self._parts, self._where = [], []
         return len(lengths_N), float(lengths_N.sum())
 
 

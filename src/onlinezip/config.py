@@ -146,6 +146,10 @@ class CMConfig:
     # session 13
     block_slots: int = 0  # 1: a context's 17 slots are 17 consecutive rows from one hashed
     # row (one run of memory per context, fetched far faster), not 17 rows hashed apart
+    # session 14
+    nibbles: int = 0  # 1: each byte is coded as two 16-way symbols, its high nibble, then
+    # its low nibble under it, each predicted by its own step over that nibble's 15
+    # nodes (30 a byte, not 255); the same node predictions, the same training
 
 
 @dataclass(frozen=True)
@@ -384,6 +388,11 @@ def validate_cm(c: CMConfig) -> None:
         not (c.block_slots and c.ways == 2),
         "cm.block_slots = 1 keeps a context's slots in consecutive rows, where the second"
         " way (the row beside) is the next slot's: set cm.ways = 1",
+    )
+    _require(c.nibbles in (0, 1), f"cm.nibbles must be 0 or 1, got {c.nibbles}")
+    _require(
+        not (c.nibbles and c.neural),
+        'cm.nibbles = 1 does not take a neural input yet: set cm.neural = "" or cm.nibbles = 0',
     )
     _require(0 <= c.class_mixer <= 4, f"cm.class_mixer must be in 0..4, got {c.class_mixer}")
     _require(

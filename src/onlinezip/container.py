@@ -406,6 +406,7 @@ LATER_KEY_DEFAULTS = {
     ("cm", "set_boost_x"): 4,
     ("cm", "final_boost"): 0,
     ("cm", "block_slots"): 0,  # added in session 13: slots hashed apart
+    ("cm", "nibbles"): 0,  # added in session 14: a byte, one 256-way symbol
 }
 
 

@@ -50,17 +50,21 @@ OWN_BUFFER_SIZE = 16384  # state leaves this big (weights, Adam moments) get the
 
 
 def compile_programs(
-    init_fn, step_fn, init_key: jax.Array, buffers: tuple, streams: int, options=None
-):
+    init_fn, step_fn, init_key: jax.Array, buffers: tuple, streams: int, options=None,
+    half_fn=None,
+):  # fmt: skip
     """(init, step) compiled from shapes alone: ``init_fn(key)``, and ``step_fn(buffers,
     x_B, mask_B)`` with the buffers donated (updated in place); ``options``: XLA compiler
-    options for both (None: XLA's defaults)."""
+    options for all (None: XLA's defaults). ``half_fn(buffers, high_B)``: a third
+    program, compiled too (cm.nibbles; it reads the buffers, donates none)."""
     x_B = jax.ShapeDtypeStruct((streams,), jnp.int32)
     mask_B = jax.ShapeDtypeStruct((streams,), jnp.float32)
     lowered = (
         jax.jit(init_fn).lower(init_key),
         jax.jit(step_fn, donate_argnums=0).lower(buffers, x_B, mask_B),
     )
+    if half_fn is not None:
+        lowered += (jax.jit(half_fn).lower(buffers, x_B),)
     # One after the other (XLA's code generation already uses every core: two side by
     # side were slower on two cores, rae 5.1 s against 4.6 s), in a worker thread: a
     # Ctrl-C then reaches this thread while it waits, not XLA mid-compilation (which
@@ -311,9 +315,22 @@ class Learner:
         only; the steps update them in place, so they keep their pages)."""
         return runtime.huge_pages(self._buffers)
 
+    @property
+    def nibbles(self) -> bool:
+        """Whether a byte is coded as two nibbles (cm.nibbles): ``first_probs`` and
+        ``step`` then give the high nibble's 16 probabilities, ``half`` the low's."""
+        return getattr(self.programs, "nibbles", False)
+
     def first_probs(self) -> np.ndarray:
-        """p_0 (B, 256): the fresh model's prediction for the first byte of each stream."""
+        """p_0 (B, 256): the fresh model's prediction for the first byte of each stream
+        (for ``nibbles``, (B, 16): its high nibble)."""
         return np.asarray(self._first_probs)
+
+    def half(self, high_B: np.ndarray) -> np.ndarray:
+        """(B, 16) the low nibbles' probabilities under the coded high nibbles ``high_B``
+        (``nibbles`` only); the next ``step`` trains on the whole bytes."""
+        self._buffers, probs_BV = self.programs.half(self._buffers, high_B)
+        return np.asarray(probs_BV)
 
     def step(self, x_B: np.ndarray, mask_B: np.ndarray) -> np.ndarray:
         """Train on the coded bytes ``x_B`` (streams with mask 0 are ignored); next probs."""

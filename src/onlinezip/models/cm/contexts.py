@@ -98,16 +98,22 @@ def _take(window_BW, distance_B):
     return jnp.take_along_axis(window_BW, (WINDOW - distance_B)[:, None], axis=1)[:, 0]
 
 
-def slot_rows(hash_BC: jax.Array, bits: int, block: int = 0) -> tuple[jax.Array, jax.Array]:
+def slot_rows(
+    hash_BC: jax.Array, bits: int, block: int = 0, slot_B: jax.Array | None = None
+) -> tuple[jax.Array, jax.Array]:
     """(index_BCS int32 rows of the table, check_BCS uint32 in 1..65535) of every
     context's 17 slots: each hashed to a row of its own, or (``block``) 17 consecutive
-    rows from one hashed row, with a check of their own each."""
-    slot_S = jnp.arange(SLOTS, dtype=jnp.uint32) * jnp.uint32(_GOLDEN)
-    v_BCS = _fmix(hash_BC[:, :, None] + slot_S[None, None, :])
+    rows from one hashed row, with a check of their own each. ``slot_B``: only each
+    stream's slot ``slot_B`` (S = 1; cm.nibbles), the same rows and checks."""
+    if slot_B is None:
+        slot_1S = jnp.arange(SLOTS, dtype=jnp.uint32)[None, :]
+    else:
+        slot_1S = slot_B.astype(jnp.uint32)[:, None]  # (B, 1)
+    v_BCS = _fmix(hash_BC[:, :, None] + (slot_1S * jnp.uint32(_GOLDEN))[:, None, :])
     check_BCS = (v_BCS & jnp.uint32(0xFFFF)) | jnp.uint32(1)
     if block:  # one memory run per context: 17 x 64 bytes, not 17 cache misses
         first_BC = _fmix(hash_BC) >> (32 - bits)  # slot 0's row
-        run_BCS = first_BC[:, :, None] + jnp.arange(SLOTS, dtype=jnp.uint32)[None, None, :]
+        run_BCS = first_BC[:, :, None] + slot_1S[:, None, :]
         return (run_BCS & jnp.uint32(2**bits - 1)).astype(jnp.int32), check_BCS
     return (v_BCS >> (32 - bits)).astype(jnp.int32), check_BCS
 

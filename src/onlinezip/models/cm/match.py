@@ -18,7 +18,6 @@ import jax.numpy as jnp
 from onlinezip.models.cm import counters, tree
 from onlinezip.models.cm.contexts import WINDOW
 from onlinezip.models.cm.squash import stretch
-from onlinezip.models.cm.tree import DEPTH, PARTIAL
 from onlinezip.models.hashctx import _fmix
 
 BUCKETS = 16  # match length buckets
@@ -31,20 +30,21 @@ def bucket(len_B: jax.Array) -> jax.Array:
     return jnp.where(len_B < 12, len_B, jnp.where(len_B < 16, 12, long_B)).astype(jnp.int32)
 
 
-def node_inputs(byte_B, len_B, table_L):
-    """(x_B255 stretch inputs, expect_B255: -1 off the predicted path, else the bit).
+def node_inputs(byte_B, len_B, table_L, nodes: tree.Nodes):
+    """(x_BN stretch inputs, expect_BN: -1 off the predicted path, else the bit, index_BN
+    of the confidence counter) of the ``nodes``.
 
     ``table_L``: (BUCKETS * 8,) counters of P(predicted bit right) by (bucket, depth)."""
-    depth = jnp.asarray(DEPTH)[None, :]  # (1, 255)
-    prefix_B255 = jnp.where(byte_B[:, None] >= 0, byte_B[:, None] >> (8 - depth), -1)
-    on_B255 = prefix_B255 == jnp.asarray(PARTIAL)[None, :]
-    bit_B255 = (byte_B[:, None] >> (7 - depth)) & 1
-    index_B8 = bucket(len_B)[:, None] * 8 + jnp.arange(8, dtype=jnp.int32)[None, :]
-    # 8 lookups per stream, spread over the nodes (not 255 of the same 8 values)
-    st_B255 = tree.by_depth(stretch(counters.probability(table_L[index_B8])))
-    index_B255 = tree.by_depth(index_B8)
-    x_B255 = jnp.where(on_B255, jnp.where(bit_B255 == 1, st_B255, -st_B255), 0)
-    return x_B255, jnp.where(on_B255, bit_B255, -1), index_B255
+    depth_1N = jnp.asarray(nodes.depth)[None, :]
+    prefix_BN = jnp.where(byte_B[:, None] >= 0, byte_B[:, None] >> (8 - depth_1N), -1)
+    on_BN = prefix_BN == nodes.partial()
+    bit_BN = (byte_B[:, None] >> (7 - depth_1N)) & 1
+    index_BD = bucket(len_B)[:, None] * 8 + jnp.asarray(nodes.depths)
+    # a lookup per depth and stream, spread over the nodes (not one per node)
+    st_BN = tree.by_depth(stretch(counters.probability(table_L[index_BD])))
+    index_BN = tree.by_depth(index_BD)
+    x_BN = jnp.where(on_BN, jnp.where(bit_BN == 1, st_BN, -st_BN), 0)
+    return x_BN, jnp.where(on_BN, bit_BN, -1), index_BN
 
 
 def train(table_L, expect_BK, index_BK, bit_BK, mask_B, limit: int):

@@ -21,15 +21,12 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from onlinezip.models.cm import counters, match, tree
 from onlinezip.models.cm.squash import stretch
 
 # (pixels to the left, half-widths of the rows 1, 2, 3 above: -1 none, 0 the one above)
 TEMPLATES = ((4, 3, 2, -1), (2, 2, 0, -1), (5, 4, 3, 0))
-_DEPTH = tree.DEPTH  # (255,) the pixel's column in the byte
-_KNOWN = (tree.PARTIAL << (8 - tree.DEPTH)).astype(np.int32)  # (255,) the bits seen, on top
 
 
 def template_bits(shape) -> int:
@@ -42,8 +39,8 @@ def init(n: int) -> list[jax.Array]:
     return [jnp.full((1 << template_bits(t),), counters.FRESH, jnp.uint32) for t in TEMPLATES[:n]]
 
 
-def templates(n: int, rec_B3, hist_H, pos_B, last_B) -> jax.Array:
-    """(B, 255, n) int32 templates of every node's pixel, -1 where no record length is
+def templates(n: int, rec_B3, hist_H, pos_B, last_B, nodes: tree.Nodes) -> jax.Array:
+    """(B, N, n) int32 templates of the ``nodes``' pixels, -1 where no record length is
     known."""
     length_B = rec_B3[:, 0]
 
@@ -52,8 +49,8 @@ def templates(n: int, rec_B3, hist_H, pos_B, last_B) -> jax.Array:
         return back(k_B + 1) << 16 | back(k_B) << 8 | back(k_B - 1)
 
     rows_B = [around(k * length_B) for k in (1, 2, 3)]
-    j_N = jnp.asarray(_DEPTH)[None, :]
-    row0_BN = last_B.astype(jnp.int32)[:, None] << 8 | jnp.asarray(_KNOWN)[None, :]
+    j_N = jnp.asarray(nodes.depth)[None, :]  # the pixel's column in the byte
+    row0_BN = last_B.astype(jnp.int32)[:, None] << 8 | nodes.partial() << (8 - j_N)
     out = []
     for left, *halves in TEMPLATES[:n]:
         t_BN = (row0_BN >> (8 - j_N)) & ((1 << left) - 1)  # columns j - left .. j - 1
@@ -67,13 +64,15 @@ def templates(n: int, rec_B3, hist_H, pos_B, last_B) -> jax.Array:
     return jnp.where(length_B[:, None, None] > 0, t_BNT, -1)
 
 
-def predict(n: int, tables, rec_B3, hist_H, pos_B, last_B) -> tuple[jax.Array, jax.Array]:
+def predict(
+    n: int, tables, rec_B3, hist_H, pos_B, last_B, nodes: tree.Nodes
+) -> tuple[jax.Array, jax.Array]:
     """(templates, inputs) of every node, as ``templates`` and ``inputs`` give them; where
     no stream knows a record length (text, most binaries) they are -1 and 0 without
     being computed (``lax.cond``: the same values, at no cost)."""
 
     def on():
-        t_BNT = templates(n, rec_B3, hist_H, pos_B, last_B)
+        t_BNT = templates(n, rec_B3, hist_H, pos_B, last_B, nodes)
         return t_BNT, inputs(tables, t_BNT)
 
     shapes = jax.eval_shape(on)
@@ -85,7 +84,7 @@ def predict(n: int, tables, rec_B3, hist_H, pos_B, last_B) -> tuple[jax.Array, j
 
 
 def inputs(tables, t_BNT) -> jax.Array:
-    """(B, 255, n) int32 stretched probabilities of a 1 bit (0: nothing known)."""
+    """(B, N, n) int32 stretched probabilities of a 1 bit (0: nothing known)."""
     out = []
     for k, table_T in enumerate(tables):
         t_BN = t_BNT[..., k]

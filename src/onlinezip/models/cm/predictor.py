@@ -38,8 +38,6 @@ from onlinezip.models.cm.squash import stretch
 
 BIAS = 256  # a constant input, so every weight set has a bias
 APM3_BITS = 18  # the order-2 APM's contexts (hashed with the partial byte)
-_NODE = np.arange(tree.NODES, dtype=np.int32)
-_DEPTHS = np.arange(8, dtype=np.int32)[None, :]
 BOOST_BYTES = 16384  # cm.mixer_boost: the extra rate has halved after this many bytes
 PIXEL_SETS = 1 << pixels.template_bits(pixels.TEMPLATES[1])  # cm.pixel_mixer
 PIXEL_APM_CONTEXTS = 1 << pixels.template_bits(pixels.TEMPLATES[0])  # cm.pixel_apm
@@ -163,10 +161,21 @@ class Predictor:
             state["apm4"] = apm.init(PIXEL_APM_CONTEXTS + 1)
         return state
 
-    def predict(self, s: dict[str, Any], net_probs_BV=None) -> tuple[dict[str, Any], jax.Array]:
-        """(saved: what ``update`` needs, probs_BV float32). ``net_probs_BV``: the neural
-        input's prediction (cm.neural; None: no information, for shapes)."""
+    def nodes(self, high_B: jax.Array | None = None) -> tree.Nodes:
+        """The nodes a prediction covers: the byte's 255, or with cm.nibbles the high
+        nibble's 15 (``high_B`` None) or the low nibble's under ``high_B``."""
+        if self.c.nibbles:
+            return tree.nibble_nodes(self.streams, high_B)
+        return tree.all_nodes(self.streams)
+
+    def predict(
+        self, s: dict[str, Any], net_probs_BV=None, high_B=None
+    ) -> tuple[dict[str, Any], jax.Array]:
+        """(saved: what ``update`` needs, probs_BV float32: the byte's 256, or with
+        cm.nibbles a nibble's 16, see ``nodes``). ``net_probs_BV``: the neural input's
+        prediction (cm.neural; None: no information, for shapes)."""
         c = self.c
+        nodes = self.nodes(high_B)
         extra_BE = None
         if c.column >= 2:
             extra_BE = records.context_hashes(
@@ -181,18 +190,31 @@ class Predictor:
             f_BF = follow.context_hashes(s, s["window"], c.follow)
             extra_BE = f_BF if extra_BE is None else jnp.concatenate([extra_BE, f_BF], 1)
         hash_BC = contexts.context_hashes(
-            s["window"], s["words"], s["record"], c.orders, c.word, c.sparse, c.column, extra_BE,
+            s["window"],
+            s["words"],
+            s["record"],
+            c.orders,
+            c.word,
+            c.sparse,
+            c.column,
+            extra_BE,
             c.text_orders,
         )
-        index_BCS, check_BCS = contexts.slot_rows(hash_BC, c.table_bits, c.block_slots)
-        rows_BCSR = s["table"][index_BCS]  # (B, C, 17, 16)
+        slot_B = None  # every slot, or with cm.nibbles the nibble's own: 0 or 1 + high
+        if c.nibbles:
+            slot_B = jnp.zeros((self.streams,), jnp.int32) if high_B is None else 1 + high_B
+        index_BCS, check_BCS = contexts.slot_rows(hash_BC, c.table_bits, c.block_slots, slot_B)
+        rows_BCSR = s["table"][index_BCS]  # (B, C, 17 or 1, 16)
         valid_BCS = rows_BCSR[..., 15] == check_BCS
         if c.ways == 2:
             index_BCS, rows_BCSR, valid_BCS = _second_way(
                 s["table"], index_BCS, check_BCS, rows_BCSR, valid_BCS, c.history
             )
-        node_BCN = tree.node_values(rows_BCSR)  # (B, C, 255)
-        node_BCN = jnp.where(tree.node_slots(valid_BCS), node_BCN, counters.FRESH)
+        if c.nibbles:  # the slot's 15 counters are the nibble's nodes, in order
+            node_BCN = jnp.where(valid_BCS, rows_BCSR[:, :, 0, :15], counters.FRESH)
+        else:
+            node_BCN = tree.node_values(rows_BCSR)  # (B, C, 255)
+            node_BCN = jnp.where(tree.node_slots(valid_BCS), node_BCN, counters.FRESH)
         node_BCN, hist_BCN = counters.split(node_BCN, c.history)
         known_BCN = counters.count(node_BCN) > 0
         x_BCN = jnp.where(known_BCN, stretch(counters.probability(node_BCN)), 0)
@@ -210,7 +232,7 @@ class Predictor:
         else:
             byte_B = jnp.full((self.streams,), -1, jnp.int32)
             len_B = jnp.zeros((self.streams,), jnp.int32)
-        xm_BN, expect_BN, mindex_BN = match.node_inputs(byte_B, len_B, s["match_conf"])
+        xm_BN, expect_BN, mindex_BN = match.node_inputs(byte_B, len_B, s["match_conf"], nodes)
         bias_BN = jnp.full_like(xm_BN, BIAS)
         parts.append(xm_BN[..., None])
         if c.neural:
@@ -220,13 +242,13 @@ class Predictor:
             parts.append(xn_BN[..., None])
         if c.pixels:
             extra["pix"], xp_BNT = pixels.predict(
-                c.pixels, s["pixels"], s["rec"], s["hist"], s["pos"], s["window"][:, -1]
+                c.pixels, s["pixels"], s["rec"], s["hist"], s["pos"], s["window"][:, -1], nodes
             )
             parts.append(xp_BNT)
         x_BNI = jnp.concatenate(parts + [bias_BN[..., None]], axis=2)
-        node_BN = jnp.broadcast_to(jnp.asarray(_NODE), xm_BN.shape)
+        node_BN = nodes.node_BN
         mstate_BN = match.bucket(len_B)[:, None] * 3 + expect_BN + 1
-        sels, w_BNI = self._weight_sets(s, x_BNI, node_BN, mstate_BN, known_BCN, extra)
+        sels, w_BNI = self._weight_sets(s, x_BNI, nodes, mstate_BN, known_BCN, extra)
         outs = [
             mixer.predict(w, x_BNI, sel, w_BMN=wn)
             for w, sel, wn in zip(s["mix"], sels, w_BNI, strict=True)
@@ -263,27 +285,32 @@ class Predictor:
             "a1": a1_BN, "a2": a2_BN, "expect": expect_BN, "mindex": mindex_BN, **extra,
         }  # fmt: skip
         node_BNF = [fields[k] if w else fields[k][..., None] for k, w in self.fields.items()]
-        saved = {
-            "index": index_BCS, "check": check_BCS, "node": jnp.concatenate(node_BNF, axis=2)
-        }
+        saved = {"index": index_BCS, "check": check_BCS, "node": jnp.concatenate(node_BNF, axis=2)}
         return saved, tree.byte_probs(out_BN)
 
-    def _weight_sets(self, s, x_BNI, node_BN, mstate_BN, known_BCN, extra):
+    def _weight_sets(self, s, x_BNI, nodes, mstate_BN, known_BCN, extra):
         """Each first-layer mixer's selector of every node (B, N), and its selected weight
         sets (B, N, I) where they can be taken without a per-node gather (else None)."""
-        c = self.c
-        depth_1N = jnp.asarray(tree.DEPTH)[None, :]
+        c, node_BN = self.c, nodes.node_BN
+        depth_1N = jnp.asarray(nodes.depth)[None, :]
+        depths = nodes.depths  # (1, D)
         last_B = s["window"][:, -1]
         text_B = _is_text(s["window"])
         mix = s["mix"]
-        # weight sets chosen by (something per stream) x depth are taken 8 per stream and
-        # spread over the nodes (tree.by_depth): no per-node gather of weights
-        by_depth = lambda w, base_B: tree.by_depth(w[base_B[:, None] * 8 + _DEPTHS])  # noqa: E731
+        # weight sets chosen by (something per stream) x depth are taken once a depth
+        # and stream, spread over the nodes (tree.by_depth): no per-node gather of weights
+        by_depth = lambda w, base_B: tree.by_depth(w[base_B[:, None] * 8 + depths])  # noqa: E731
         sels = [node_BN, mstate_BN * 8 + depth_1N, last_B[:, None] * 8 + depth_1N]
-        w_BNI = [jnp.broadcast_to(mix[0][None], x_BNI.shape), None, by_depth(mix[2], last_B)]
+        if c.nibbles:  # a nibble's 15 sets of the partial byte's mixer: gathered
+            w_BNI = [mix[0][node_BN], None, by_depth(mix[2], last_B)]
+        else:
+            w_BNI = [jnp.broadcast_to(mix[0][None], x_BNI.shape), None, by_depth(mix[2], last_B)]
         if c.byte_mixer:  # the last byte x the node (on text), 255 sets in a row per byte
             sels[2] = last_B[:, None] * tree.NODES + node_BN
-            w_BNI[2] = mix[2][: 256 * tree.NODES].reshape(256, tree.NODES, -1)[last_B]
+            if c.nibbles:
+                w_BNI[2] = mix[2][sels[2]]
+            else:
+                w_BNI[2] = mix[2][: 256 * tree.NODES].reshape(256, tree.NODES, -1)[last_B]
             if c.text_mixers:
                 other_B = 256 * tree.NODES // 8 + last_B  # past the by-node sets, x depth
                 sels[2] = jnp.where(text_B[:, None], sels[2], other_B[:, None] * 8 + depth_1N)
@@ -307,9 +334,15 @@ class Predictor:
             w_BNI.append(by_depth(mix[len(w_BNI)], base_B))
         return tuple(sels), w_BNI
 
-    def _path_fields(self, saved, node_BK) -> dict[str, jax.Array]:
+    def _path_fields(self, saved, x_B) -> dict[str, jax.Array]:
         """The per-node fields ``predict`` saved, at the 8 nodes of the coded path:
         (B, 8, width) each, or (B, 8) for one number per node."""
+        node_BK = tree.path_nodes(x_B)
+        if self.c.nibbles:  # saved: the high nibble's 15 nodes, then the low nibble's 15
+            shift_1K = jnp.asarray([[4, 3, 2, 1]], jnp.int32)
+            j_BK = (x_B[:, None] >> 4 | 16) >> shift_1K  # heap order 1..15
+            i_BK = (x_B[:, None] & 15 | 16) >> shift_1K
+            node_BK = jnp.concatenate([j_BK - 1, 14 + i_BK], axis=1)
         path_BKF = jnp.take_along_axis(saved["node"], node_BK[:, :, None], axis=1)
         out, start = {}, 0
         for name, width in self.fields.items():
@@ -319,10 +352,16 @@ class Predictor:
         return out
 
     def update(self, s, saved, x_B, mask_B) -> dict[str, Any]:
+        """The state once ``x_B`` is coded; ``saved``: what its prediction saved (with
+        cm.nibbles, a pair: the high nibble's prediction's, the low nibble's)."""
         c = self.c
         s = dict(s)
+        if c.nibbles:  # slots (B, C, 1) -> (B, C, 2); nodes (B, 15, F) -> (B, 30, F)
+            hi, lo = saved
+            saved = {k: jnp.concatenate([hi[k], lo[k]], 2) for k in ("index", "check")}
+            saved["node"] = jnp.concatenate([hi["node"], lo["node"]], 1)
         node_BK, bit_BK = tree.path_nodes(x_B), tree.path_bits(x_B)
-        f = self._path_fields(saved, node_BK)
+        f = self._path_fields(saved, x_B)
         s["table"] = self._train_counters(s["table"], saved, x_B, node_BK, bit_BK, mask_B)
         x_BKI, sels_BKM, p1_BKM = f["x"], f["sels"], f["p1"]
         rate = _mixer_rate(c, s["window"], s["pos"] if c.mixer_boost else None)
@@ -340,9 +379,7 @@ class Predictor:
         final_rate = c.final_rate
         if c.final_boost:
             final_rate, s["finaln"] = _boosted(c, final_rate, s["finaln"], fsel_BK, mask_B)
-        s["final"] = mixer.train(
-            s["final"], f["xf"], fsel_BK, f["pf"], bit_BK, final_rate, mask_B
-        )
+        s["final"] = mixer.train(s["final"], f["xf"], fsel_BK, f["pf"], bit_BK, final_rate, mask_B)
         s["apm1"] = apm.train(s["apm1"], f["a1"], bit_BK, c.apm_rate, mask_B)
         s["apm2"] = apm.train(s["apm2"], f["a2"], bit_BK, c.apm_rate, mask_B)
         if c.apm == 3:
@@ -384,9 +421,11 @@ class Predictor:
         differs (another context had it) starts fresh; the 4 nodes of the byte's path in
         it learn their bit."""
         rows = table.shape[0]
-        slot_B2 = jnp.stack([jnp.zeros_like(x_B), 1 + (x_B >> 4)], axis=1)  # (B, 2)
-        index_BC2 = jnp.take_along_axis(saved["index"], slot_B2[:, None, :], axis=2)
-        check_BC2 = jnp.take_along_axis(saved["check"], slot_B2[:, None, :], axis=2)
+        index_BC2, check_BC2 = saved["index"], saved["check"]  # cm.nibbles: these two
+        if not self.c.nibbles:
+            slot_B2 = jnp.stack([jnp.zeros_like(x_B), 1 + (x_B >> 4)], axis=1)  # (B, 2)
+            index_BC2 = jnp.take_along_axis(index_BC2, slot_B2[:, None, :], axis=2)
+            check_BC2 = jnp.take_along_axis(check_BC2, slot_B2[:, None, :], axis=2)
         old_BC2R = table[index_BC2]
         fresh_BC2 = old_BC2R[..., 15] != check_BC2
         counters_BC2R = jnp.where(fresh_BC2[..., None], counters.FRESH, old_BC2R[..., :15])

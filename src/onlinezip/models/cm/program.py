@@ -1,10 +1,16 @@
-"""The compiled programs of the context-mixing learner: ``init`` and ``step``.
+"""The compiled programs of the context-mixing learner: ``init`` and ``step`` (and, with
+cm.nibbles, ``half``).
 
 The same interface as ``learner.Programs``, so that ``Learner`` and the codec's one loop
 drive either: ``init(key) -> (buffers, probs_BV)`` and ``step(buffers, x_B, mask_B) ->
 (buffers, probs_BV)``. The state (tables, weights, contexts, and what the last
 prediction saved for its update) is packed into a few flat buffers and donated back at
 every step, so the big tables are updated in place.
+
+With cm.nibbles a byte takes two programs: ``step`` trains on the coded byte and predicts
+the next byte's high nibble (16 probabilities); ``half(buffers, high_B)`` predicts the
+low nibble under the coded high nibble, reading the state and writing only what that
+prediction saves for the update (the last buffers).
 """
 
 from __future__ import annotations
@@ -56,11 +62,20 @@ class CMPrograms:
         self.num_parameters += self.net.num_parameters if self.net else 0
         self.packer = FlatPacker(state, own_buffer_size=OWN_BUFFER_SIZE)
         self.num_packed = len(self.packer.groups)
+        self.nibbles = bool(config.cm.nibbles)
+        if self.nibbles:  # the low nibble's saved fields, as buffers after the state's
+            high_B = jax.ShapeDtypeStruct((streams,), jnp.int32)
+            low = jax.eval_shape(
+                lambda s, h: self.predictor.predict(s, None, h)[0], state[0], high_B
+            )
+            self.low_leaves, self.low_def = jax.tree.flatten(low)
         buffers, _ = jax.eval_shape(self.init_fn, self.init_key)
-        self._init, self.step = compile_programs(
+        self._init, self.step, *half = compile_programs(
             self.init_fn, self.step_fn, self.init_key, buffers, streams,
             options=None if self.net else COMPILER_OPTIONS,
+            half_fn=self.half_fn if self.nibbles else None,
         )  # fmt: skip
+        self._half = half[0] if half else None
 
     def init(self, key: jax.Array):
         """(buffers, probs_BV) of the fresh model. Without a neural input the first
@@ -79,6 +94,11 @@ class CMPrograms:
         saved, probs_BV = self.predictor.predict(s, net_probs_BV)
         return (s, saved), probs_BV
 
+    def half(self, buffers: tuple, high_B: np.ndarray):
+        """(buffers, probs_B16) of the low nibble under the coded ``high_B`` (cm.nibbles)."""
+        low, probs_BV = self._half(buffers, high_B)
+        return (*buffers[: self.num_packed], *low), probs_BV
+
     def init_fn(self, key: jax.Array):
         """The buffers: the counts' and mixers' (packed), then the neural input's; and
         the first prediction, made here only with a neural input (see ``init``: without
@@ -88,17 +108,31 @@ class CMPrograms:
             s = self.predictor.init_state()
             shapes = jax.eval_shape(lambda s: self.predictor.predict(s)[0], s)
             saved = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), shapes)
-            probs_BV = jnp.zeros((self.streams, VOCAB), jnp.float32)
-            return self.packer.pack((s, saved)), probs_BV
+            probs_BV = jnp.zeros((self.streams, 16 if self.nibbles else VOCAB), jnp.float32)
+            low = [jnp.zeros(a.shape, a.dtype) for a in self.low_leaves] if self.nibbles else []
+            return (*self.packer.pack((s, saved)), *low), probs_BV
         net_buffers, net_probs_BV = self.net.init_fn(key)
         state, probs_BV = self._initial_state(net_probs_BV)
         return (*self.packer.pack(state), *net_buffers), probs_BV
 
     def step_fn(self, buffers: tuple, x_B: jax.Array, mask_B: jax.Array):
         s, saved = self.packer.unpack(buffers[: self.num_packed])
+        if self.nibbles:  # (the high nibble's saved fields, the low nibble's)
+            low = buffers[self.num_packed :]
+            s = self.predictor.update(
+                s, (saved, jax.tree.unflatten(self.low_def, low)), x_B.astype(jnp.int32), mask_B
+            )
+            saved, probs_BV = self.predictor.predict(s)
+            return (*self.packer.pack((s, saved)), *low), probs_BV
         net_buffers, net_probs_BV = buffers[self.num_packed :], None
         if self.net:  # the neural input takes its own step on the same bytes first
             net_buffers, net_probs_BV = self.net.step_fn(net_buffers, x_B, mask_B)
         s = self.predictor.update(s, saved, x_B.astype(jnp.int32), mask_B)
         saved, probs_BV = self.predictor.predict(s, net_probs_BV)
         return (*self.packer.pack((s, saved)), *net_buffers), probs_BV
+
+    def half_fn(self, buffers: tuple, high_B: jax.Array):
+        """The low nibble's prediction: (its saved fields' leaves, probs_B16)."""
+        s, _ = self.packer.unpack(buffers[: self.num_packed])
+        low, probs_BV = self.predictor.predict(s, None, high_B.astype(jnp.int32))
+        return jax.tree.leaves(low), probs_BV

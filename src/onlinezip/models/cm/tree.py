@@ -13,6 +13,8 @@ slots, of which a coded byte touches two.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -59,10 +61,54 @@ def node_slots(v_XS: jax.Array) -> jax.Array:
 
 
 def by_depth(v_BD: jax.Array) -> jax.Array:
-    """(B, 8, *rest) per-depth values -> (B, 255, *rest): ``v[:, DEPTH]``."""
+    """(B, D, *rest) per-depth values -> (B, 2**D - 1, *rest): ``v[:, DEPTH]`` (D = 8:
+    a byte's 255 nodes; D = 4: a nibble's 15, its depths counted from its first)."""
     b, rest = v_BD.shape[0], v_BD.shape[2:]
-    parts = [jnp.broadcast_to(v_BD[:, d : d + 1], (b, 1 << d, *rest)) for d in range(8)]
+    parts = [jnp.broadcast_to(v_BD[:, d : d + 1], (b, 1 << d, *rest)) for d in range(v_BD.shape[1])]
     return jnp.concatenate(parts, axis=1)
+
+
+@dataclass(frozen=True)
+class Nodes:
+    """The nodes one prediction covers, N of them per stream in heap order: a byte's 255
+    (``all_nodes``) or, with ``cm.nibbles``, one nibble's 15 (``nibble_nodes``)."""
+
+    node_BN: jax.Array  # (B, N) int32 node indices 0..254 (node - 1)
+    depth: np.ndarray  # (N,) each position's depth in the byte, 0..7 (the same per stream)
+    first: int  # the first depth covered: 0, or 4 for a low nibble
+
+    @property
+    def depths(self) -> np.ndarray:
+        """(1, D) the depths covered, in order."""
+        return np.arange(self.first, int(self.depth.max()) + 1, dtype=np.int32)[None, :]
+
+    def partial(self) -> jax.Array:
+        """(B, N) the bits of the byte seen before each node, as a number (``PARTIAL``)."""
+        return self.node_BN + 1 - (1 << jnp.asarray(self.depth))[None, :]
+
+
+def all_nodes(streams: int) -> Nodes:
+    node_BN = jnp.broadcast_to(jnp.arange(NODES, dtype=jnp.int32), (streams, NODES))
+    return Nodes(node_BN, DEPTH, 0)
+
+
+_J = np.arange(1, SLOT_NODES + 1)
+_NIBBLE_DEPTH = np.floor(np.log2(_J)).astype(np.int32)  # (15,) 0..3
+
+
+def nibble_nodes(streams: int, high_B: jax.Array | None = None) -> Nodes:
+    """The high nibble's nodes 1..15 (``high_B`` None), or the low nibble's under the high
+    nibbles ``high_B``: node (16 + h) * 2**d + r at its depth 4 + d, in slot 1 + h's order
+    (``POS_OF``), so position j of either is the slot's counter j."""
+    if high_B is None:
+        node_BN = jnp.broadcast_to(jnp.asarray(_J - 1, jnp.int32), (streams, SLOT_NODES))
+        return Nodes(node_BN, _NIBBLE_DEPTH, 0)
+    scale_N = (1 << _NIBBLE_DEPTH).astype(np.int32)
+    offset_N = (_J - scale_N - 1).astype(np.int32)  # r - 1 at position j = 2**d + r
+    node_BN = (16 + high_B[:, None]) * jnp.asarray(scale_N)[None, :] + jnp.asarray(offset_N)[
+        None, :
+    ]
+    return Nodes(node_BN.astype(jnp.int32), _NIBBLE_DEPTH + 4, 4)
 
 
 def path_nodes(x_B: jax.Array) -> jax.Array:
@@ -85,14 +131,15 @@ def on_path(x_B: jax.Array) -> jax.Array:
 
 def byte_probs(p1_BN: jax.Array) -> jax.Array:
     """(B, 256) float32 byte probabilities from (B, 255) int32 12-bit node probabilities of
-    a 1 bit: each leaf is the product of the 8 decisions on its path, multiplied level by
-    level (elementwise float products, each correctly rounded: the same bits anywhere).
-    They sum to 1 up to rounding; the coder normalises."""
+    a 1 bit (or a nibble's 16 from its 15 nodes): each leaf is the product of the
+    decisions on its path, multiplied level by level (elementwise float products, each
+    correctly rounded: the same bits anywhere). They sum to 1 up to rounding; the coder
+    normalises."""
     scale = jnp.float32(1.0 / 4096.0)  # a power of two: exact
     one_BN = p1_BN.astype(jnp.float32) * scale
     zero_BN = (4096 - p1_BN).astype(jnp.float32) * scale
     probs = jnp.ones((p1_BN.shape[0], 1), jnp.float32)
-    for depth in range(8):
+    for depth in range((p1_BN.shape[1] + 1).bit_length() - 1):
         lo, hi = (1 << depth) - 1, (1 << (depth + 1)) - 1
         probs = jnp.stack([probs * zero_BN[:, lo:hi], probs * one_BN[:, lo:hi]], axis=-1)
         probs = probs.reshape(p1_BN.shape[0], -1)
