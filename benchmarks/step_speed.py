@@ -10,7 +10,8 @@ the seconds it took are recorded), 0 to leave them (ONLINEZIP_HUGE_PAGES=off); S
 code instead. Every (variant, round) is a fresh process that builds the learner for the
 preset's streams, takes 50 steps, then times ``Learner.step`` over the next N x B bytes
 of alice29.txt (the compiled step and the host round trip, no compilation, no range
-coder); the variants take turns for R rounds; medians. Writes ``step_speed.json`` and
+coder; with cm.nibbles, the low nibble's program and the step: a whole byte); the
+variants take turns for R rounds; medians. Writes ``step_speed.json`` and
 ``step_speed.md``. Pin it to one core (``taskset -c 0``) on an otherwise idle machine.
 """
 
@@ -50,11 +51,16 @@ learner = Learner(config, streams)
 start = time.perf_counter()
 moved = learner.huge_pages() if huge == "1" and hasattr(learner, "huge_pages") else 0
 moved_s = time.perf_counter() - start
+nibbles = getattr(learner, "nibbles", False)  # a byte: the low nibble's program, the step
 with runtime.pinned():
     for x_B in x_TB[:50]:
+        if nibbles:
+            learner.half(x_B >> 4)
         learner.step(x_B, mask_B)
     start = time.perf_counter()
     for x_B in x_TB[50:]:
+        if nibbles:
+            learner.half(x_B >> 4)
         learner.step(x_B, mask_B)
     us = (time.perf_counter() - start) / steps * 1e6
 print(json.dumps({"us_per_step": us, "streams": streams, "huge_mib": moved >> 20,
@@ -85,7 +91,8 @@ def to_markdown(info: dict, rows: list[dict]) -> str:
     lines = [
         f"{info['cpu']} (CPU family/model/stepping {info['cpu_family_model_stepping']}), "
         f"{info['usable_cores']} usable core(s), {info['date']}: microseconds per "
-        "`Learner.step` (compiled step + host round trip; no compilation, no range coder), "
+        "`Learner.step` (compiled step + host round trip; no compilation, no range coder; "
+        "with cm.nibbles, `Learner.half` and `Learner.step`: a byte a stream), "
         f"{rows[0]['steps']} steps a run on alice29.txt, the variants taking turns for "
         f"{rows[0]['rounds']} rounds in fresh processes; medians (min-max).",
         "",

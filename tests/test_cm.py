@@ -105,7 +105,8 @@ def test_repeats_cost_almost_nothing():
         "sample.max-lines3.oz", "sample.max-history3.oz", "sample.max-boost1.oz",
         "sample.max-follow2.oz", "sample.max-order12.oz", "sample.max.oz",
         "sample.default.oz", "sample.default-streams.oz", "sample.default-block.oz",
-        "sample.default-block-streams.oz",
+        "sample.default-block-streams.oz", "sample.default-nibbles.oz",
+        "sample.default-nibbles-streams.oz",
     ],
 )  # fmt: skip
 def test_golden_cm_files_still_decode(name):
@@ -117,7 +118,7 @@ def test_golden_cm_files_still_decode(name):
     hashed mixers or young-set boost) and now; session 12's default preset (levels
     -4..-6) on the sample in one stream (the CLI now hands an input this small to max),
     and with 64-byte streams (10); session 13's (its slots in consecutive rows), the
-    same two ways."""
+    same two ways; session 14's (a byte as two nibbles, up to 32 streams), the same."""
     blob = (GOLDEN / name).read_bytes()
     assert api.decompress(blob) == (GOLDEN / "sample.txt").read_bytes()
 

@@ -29,9 +29,11 @@ def test_rae_preset_is_the_literal_setup():
 
 
 def test_default_is_a_context_mixer_in_many_streams():
-    """Levels -4..-6: integer arithmetic (its files decode on any CPU), many streams."""
+    """Levels -4..-6: integer arithmetic (its files decode on any CPU), many streams, a
+    byte coded as two nibbles."""
     default = load_preset("default")
-    assert default.model.family == "cm" and default.run.streams == 16
+    assert default.model.family == "cm" and default.run.streams == 32
+    assert default.cm.nibbles == 1 and not default.cm.neural
 
 
 def test_size_presets_share_family_and_optimizer():

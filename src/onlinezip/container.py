@@ -18,10 +18,10 @@ LEB128 integer (7 bits a byte, low first; minimal: a reader refuses a longer spe
       12    leb streams B                           } only with MODEL
       ...   leb meta length M                       }
       ...   M   meta: raw-deflated canonical UTF-8 JSON {config, environment, preset,
-                num_parameters}, with ``META_DICTIONARY_V4_BLOCK`` (the presets'
+                num_parameters}, with ``META_DICTIONARY_V4_NIBBLE`` (the presets'
                 metas in front of version 3's dictionary, since sessions 9, 10 and 11
-                the newer max metas in front of those, then session 12's default
-                and session 13's in front of all) as the preset
+                the newer max metas in front of those, then session 12's default,
+                session 13's and session 14's in front of all) as the preset
                 dictionary: a bundled preset's meta costs 11-17 bytes }
       ...   4   CRC-32 of the header's bytes so far (u32)
     frames, one per chunk of ``config.run.chunk_bytes`` original bytes (the last one may
@@ -375,6 +375,25 @@ META_DICTIONARY_V4_BLOCK = (
     b'b":"0.10.2","machine":"x86_64","numpy":"2.4.6","onlinezip":"0.1.0","optax":"0.2.8","th'
     b'reads":"1"},"num_parameters":137107924,"preset":"default"}'
 ) + META_DICTIONARY_V4_DEFAULT
+# Also part of format version 4, never to be edited: the dictionary above with session
+# 14's default meta (a byte as two nibbles, 32 streams: cm.nibbles) in front, by the same
+# rule: every meta deflated with an earlier format-4 dictionary inflates the same with
+# this one, which readers and writers of format 4 use.
+META_DICTIONARY_V4_NIBBLE = (
+    b'{"config":{"cm":{"apm":2,"apm_rate":7,"block_slots":1,"class_mixer":3,"column":0,"coun'
+    b'ter_limit":60,"final_boost":1,"final_classes":3,"final_rate":4,"history":0,"indirect":'
+    b'0,"known_mixer":0,"lines":0,"match_bits":18,"match_min":6,"mixer_boost":0,"mixer_init"'
+    b':0.05,"mixer_rate":24,"nibbles":1,"orders":[1,2,3,4,6,8],"set_boost":32,"set_boost_x":'
+    b'32,"sparse":0,"table_bits":23,"ways":1,"word":3},"model":{"context":32,"direct_bits":1'
+    b'6,"direct_orders":1,"embed_dim":32,"family":"cm","hidden_dim":128,"mlp_ratio":4,"num_h'
+    b'eads":4,"num_layers":1,"orders":6,"table_bits":18,"word_orders":0},"optimizer":{"b1":0'
+    b'.9,"b2":0.999,"eps":1e-08,"grad_clip":0.0,"learning_rate":0.001,"momentum":0.0,"name":'
+    b'"adam","row_decay":0.1,"row_learning_rate":0.02,"row_min_scale":0.05},"run":{"chunk_by'
+    b'tes":1048576,"min_stream_bytes":4096,"prob_floor":1e-05,"seed":0,"streams":32}},"envir'
+    b'onment":{"backend":"cpu","constriction":"0.5.0","flax":"0.12.8","isa":"AVX2","jax":"0.'
+    b'10.2","jaxlib":"0.10.2","machine":"x86_64","numpy":"2.4.6","onlinezip":"0.1.0","optax"'
+    b':"0.2.8","threads":"1"},"num_parameters":137107924,"preset":"default"}'
+) + META_DICTIONARY_V4_BLOCK
 _META_LEVEL, _META_WBITS = 9, -15  # raw deflate: no zlib header or checksum (CRCs guard)
 MAX_ORIGINAL_BYTES = 1 << 40  # 1 TiB: refuse absurd lengths before allocating anything
 MAX_STREAMS = 1024
@@ -495,7 +514,7 @@ def header_bytes(header: Header, segmented: bool = False) -> bytes:
         return head + _CRC.pack(zlib.crc32(head))
     meta_json = json.dumps(header.meta(), sort_keys=True, separators=(",", ":"))
     deflate = zlib.compressobj(
-        _META_LEVEL, zlib.DEFLATED, _META_WBITS, zdict=META_DICTIONARY_V4_BLOCK
+        _META_LEVEL, zlib.DEFLATED, _META_WBITS, zdict=META_DICTIONARY_V4_NIBBLE
     )
     meta = deflate.compress(meta_json.encode()) + deflate.flush()
     flags = FLAG_MODEL | (FLAG_SEGMENTS if segmented else 0)
@@ -779,7 +798,7 @@ class Reader:
             raise OnlinezipError(
                 f"unsupported header flags {flags:#x} (a newer onlinezip wrote this file)"
             )
-        return _parse_meta(meta, streams, META_DICTIONARY_V4_BLOCK)
+        return _parse_meta(meta, streams, META_DICTIONARY_V4_NIBBLE)
 
     def _read_segment_table(self) -> list[Segment]:
         start = self.bytes_read
