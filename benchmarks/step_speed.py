@@ -12,7 +12,9 @@ preset's streams, takes 50 steps, then times ``Learner.step`` over the next N x 
 of alice29.txt (the compiled step and the host round trip, no compilation, no range
 coder; with cm.nibbles, the low nibble's program and the step: a whole byte); the
 variants take turns for R rounds; medians. Writes ``step_speed.json`` and
-``step_speed.md``. Pin it to one core (``taskset -c 0``) on an otherwise idle machine.
+``step_speed.md``, with the median seconds each variant took to build its programs
+(compilation: set ONLINEZIP_CACHE=off for cold builds). Pin it to one core (``taskset
+-c 0``) on an otherwise idle machine.
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ def run_once(variant: dict, steps: int) -> dict:
 
 
 def to_markdown(info: dict, rows: list[dict]) -> str:
-    base = rows[0]["us_per_step"]
+    base = rows[0]["us_per_step"] / rows[0]["streams"]  # per byte: streams may differ
     lines = [
         f"{info['cpu']} (CPU family/model/stepping {info['cpu_family_model_stepping']}), "
         f"{info['usable_cores']} usable core(s), {info['date']}: microseconds per "
@@ -97,8 +99,8 @@ def to_markdown(info: dict, rows: list[dict]) -> str:
         f"{rows[0]['rounds']} rounds in fresh processes; medians (min-max).",
         "",
         "| variant | preset | changed | 2 MiB pages | code | streams | us/step | us/byte "
-        f"| against {rows[0]['label']} | moving to 2 MiB pages |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        f"| against {rows[0]['label']} (a byte) | moving to 2 MiB pages | building the programs, s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         runs = r["runs"]
@@ -107,7 +109,8 @@ def to_markdown(info: dict, rows: list[dict]) -> str:
             f"| {r['label']} | {r['preset']} | `{json.dumps(r['overrides'])}` | "
             f"{'yes' if r['huge'] else 'no'} | {r['src'] or 'this checkout'} | {r['streams']} | "
             f"{r['us_per_step']:.0f} ({min(runs):.0f}-{max(runs):.0f}) | "
-            f"{r['us_per_step'] / r['streams']:.1f} | x{base / r['us_per_step']:.2f} | {moved} |"
+            f"{r['us_per_step'] / r['streams']:.1f} | x{base * r['streams'] / r['us_per_step']:.2f} | {moved} | "
+            f"{r['build_seconds']:.1f} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -138,6 +141,7 @@ def main() -> None:
         rows.append({**v, "us_per_step": statistics.median(runs), "runs": runs,
                      "streams": last["streams"], "huge_mib": last["huge_mib"],
                      "huge_seconds": statistics.median(x["huge_seconds"] for x in got),
+                     "build_seconds": statistics.median(x["build_seconds"] for x in got),
                      "steps": args.steps, "rounds": args.rounds})  # fmt: skip
     info = machine()
     write_results(args.out, "step_speed", info, rows, to_markdown(info, rows))

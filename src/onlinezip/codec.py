@@ -2,7 +2,9 @@
 
 Both directions run ``Codec._run``: the learner predicts p_t for every stream, the *side*
 codes x_t under p_t (the encoder knows x_t and encodes it; the decoder gets it from the
-range decoder), then the learner takes one step on x_t. Only the side differs.
+range decoder), then the learner takes one step on x_t. Only the side differs. A learner
+that codes a byte as two nibbles (cm.nibbles) has the side code x_t's high nibble, then
+its low nibble under the learner's ``half`` prediction, then steps on the whole byte.
 
 The input is coded in chunks of ``run.chunk_bytes`` (one container frame each); each
 chunk is cut into ``streams`` contiguous segments of ``steps = ceil(n / B)`` bytes
@@ -28,7 +30,7 @@ Progress = Callable[[int, float], None]  # (bytes coded so far, bits spent so fa
 _FLUSH_ROWS = 8192  # encoder rows buffered before they go to the range coder
 # a chunk of at least this many steps first moves the learner's big tables to 2 MiB
 # pages (``runtime.huge_pages``): the move costs about 1.6 s for a 512 MiB table and
-# saves about 30 us a step for max (1 stream), 1% for the default in 16 streams
+# saves about 30 us a step for max (1 stream), 1% for session 13's default in 16 streams
 # (benchmarks/results/speed-13/steps): max breaks even near 55,000 steps
 HUGE_PAGES_STEPS = 65536
 

@@ -17,6 +17,8 @@ Since session 12 that preset is a lean context mixer in up to 16 streams
 (benchmarks/results/default-cm, an AMD EPYC 25/1: alice29 1.954 at 9 KB/s, whole calls;
 the hashed-context learner it replaced, now the preset ``hashctx``, 2.034 at 20 KB/s in
 the same run), and a small input asked of it goes to max (``SMALL_INPUT_PRESETS``).
+Since session 14 it codes a byte as two nibbles in up to 32 streams
+(benchmarks/results/speed-14).
 """
 
 LEVEL_PRESETS = {
