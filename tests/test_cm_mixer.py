@@ -91,11 +91,13 @@ def test_young_weight_sets_learn_faster_and_the_count_stops():
     assert after.tolist() == [1, 33, 10**6 + 1, predictor.BOOST_COUNT]
 
 
-def test_weight_sets_taken_per_stream_are_the_selected_ones():
+@pytest.mark.parametrize("nibbles,high", [(0, None), (1, None), (1, [3, 0, 15])])
+def test_weight_sets_taken_per_stream_are_the_selected_ones(nibbles, high):
     """``predict`` takes most mixers' weights 8 per stream (by depth) or 255 in a row (the
     byte mixer by node), not by a per-node gather: each must be the set its selector
-    names, which training then steps (random weights, so a wrong set shows)."""
-    c = CM_ALL.cm
+    names, which training then steps (random weights, so a wrong set shows); with
+    cm.nibbles, for the high nibble's 15 nodes and the low nibble's under ``high``."""
+    c = CM_ALL.replace(cm={"nibbles": nibbles}).cm
     pred = predictor.Predictor(c, 3)
     s = pred.init_state()
     rng = np.random.default_rng(4)
@@ -106,8 +108,10 @@ def test_weight_sets_taken_per_stream_are_the_selected_ones():
         [[0] * 4 + text, [0] * 4 + text[:-1] + [200], list(rng.integers(0, 256, 16))], jnp.int32
     )
     s["words"] = jnp.asarray(rng.integers(0, 2**32, (3, 3), dtype=np.uint64), jnp.uint32)
-    saved, _ = pred.predict(s)
-    f = pred._path_fields(saved, jnp.broadcast_to(jnp.arange(255), (3, 255)))
+    high_B = None if high is None else jnp.asarray(high, jnp.int32)
+    saved, _ = pred.predict(s, None, high_B)
+    n = 15 if nibbles else 255
+    f = pred._path_fields(saved, jnp.broadcast_to(jnp.arange(n), (3, n)))
     for m, w in enumerate(s["mix"]):
         _, p_BN = mixer.predict(w, f["x"], f["sels"][..., m])
         assert np.array_equal(np.asarray(p_BN), np.asarray(f["p1"][..., m])), m

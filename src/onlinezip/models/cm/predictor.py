@@ -334,15 +334,10 @@ class Predictor:
             w_BNI.append(by_depth(mix[len(w_BNI)], base_B))
         return tuple(sels), w_BNI
 
-    def _path_fields(self, saved, x_B) -> dict[str, jax.Array]:
-        """The per-node fields ``predict`` saved, at the 8 nodes of the coded path:
-        (B, 8, width) each, or (B, 8) for one number per node."""
-        node_BK = tree.path_nodes(x_B)
-        if self.c.nibbles:  # saved: the high nibble's 15 nodes, then the low nibble's 15
-            shift_1K = jnp.asarray([[4, 3, 2, 1]], jnp.int32)
-            j_BK = (x_B[:, None] >> 4 | 16) >> shift_1K  # heap order 1..15
-            i_BK = (x_B[:, None] & 15 | 16) >> shift_1K
-            node_BK = jnp.concatenate([j_BK - 1, 14 + i_BK], axis=1)
+    def _path_fields(self, saved, node_BK) -> dict[str, jax.Array]:
+        """The per-node fields ``predict`` saved, at the nodes ``node_BK`` (the 8 of the
+        coded path, as rows of what was saved): (B, K, width) each, or (B, K) for one
+        number per node."""
         path_BKF = jnp.take_along_axis(saved["node"], node_BK[:, :, None], axis=1)
         out, start = {}, 0
         for name, width in self.fields.items():
@@ -361,7 +356,7 @@ class Predictor:
             saved = {k: jnp.concatenate([hi[k], lo[k]], 2) for k in ("index", "check")}
             saved["node"] = jnp.concatenate([hi["node"], lo["node"]], 1)
         node_BK, bit_BK = tree.path_nodes(x_B), tree.path_bits(x_B)
-        f = self._path_fields(saved, x_B)
+        f = self._path_fields(saved, _nibble_rows(x_B) if c.nibbles else node_BK)
         s["table"] = self._train_counters(s["table"], saved, x_B, node_BK, bit_BK, mask_B)
         x_BKI, sels_BKM, p1_BKM = f["x"], f["sels"], f["p1"]
         rate = _mixer_rate(c, s["window"], s["pos"] if c.mixer_boost else None)
@@ -464,6 +459,15 @@ def _boosted(c: CMConfig, rate, counts_S, sel_BK, mask_B):
     rate_BK = jnp.minimum(rate + (rate * c.set_boost_x * h) // (4 * (h + n_BK)), 255)
     counted_BK = (mask_B[:, None] > 0) & (n_BK < BOOST_COUNT)
     return rate_BK, counts_S.at[sel_BK].add(counted_BK.astype(jnp.int32))
+
+
+def _nibble_rows(x_B) -> jax.Array:
+    """(B, 8) where cm.nibbles saved the path of byte ``x_B``: the high nibble's 15 nodes,
+    then the low nibble's 15, each in heap order (``tree.nibble_nodes``)."""
+    shift_1K = jnp.asarray([[4, 3, 2, 1]], jnp.int32)
+    high_BK = (x_B[:, None] >> 4 | 16) >> shift_1K  # 1..15
+    low_BK = (x_B[:, None] & 15 | 16) >> shift_1K
+    return jnp.concatenate([high_BK - 1, 14 + low_BK], axis=1)
 
 
 def _is_text(window_BW) -> jax.Array:
