@@ -10,6 +10,10 @@ byte took: the counters of its two slots per context, the mixers' selected weigh
 gradient step of coding cost per node, larger for a set still young: set_boost), the
 APMs, the match model's confidences; then the contexts move on. Everything but the
 final products is integer arithmetic.
+
+With cm.nibbles a prediction covers one nibble's 15 nodes (``nodes``): the high nibble's,
+then, once it is coded, the low nibble's under it; each node's inputs and weights are
+those the whole tree gives it, and ``update`` takes the two predictions' saved fields.
 """
 
 from __future__ import annotations
@@ -190,16 +194,9 @@ class Predictor:
             f_BF = follow.context_hashes(s, s["window"], c.follow)
             extra_BE = f_BF if extra_BE is None else jnp.concatenate([extra_BE, f_BF], 1)
         hash_BC = contexts.context_hashes(
-            s["window"],
-            s["words"],
-            s["record"],
-            c.orders,
-            c.word,
-            c.sparse,
-            c.column,
-            extra_BE,
+            s["window"], s["words"], s["record"], c.orders, c.word, c.sparse, c.column, extra_BE,
             c.text_orders,
-        )
+        )  # fmt: skip
         slot_B = None  # every slot, or with cm.nibbles the nibble's own: 0 or 1 + high
         if c.nibbles:
             slot_B = jnp.zeros((self.streams,), jnp.int32) if high_B is None else 1 + high_B
