@@ -99,7 +99,8 @@ def to_markdown(info: dict, rows: list[dict]) -> str:
         f"{rows[0]['rounds']} rounds in fresh processes; medians (min-max).",
         "",
         "| variant | preset | changed | 2 MiB pages | code | streams | us/step | us/byte "
-        f"| against {rows[0]['label']} (a byte) | moving to 2 MiB pages | building the programs, s |",
+        f"| against {rows[0]['label']} (a byte) | moving to 2 MiB pages "
+        "| building the programs, s |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -109,8 +110,8 @@ def to_markdown(info: dict, rows: list[dict]) -> str:
             f"| {r['label']} | {r['preset']} | `{json.dumps(r['overrides'])}` | "
             f"{'yes' if r['huge'] else 'no'} | {r['src'] or 'this checkout'} | {r['streams']} | "
             f"{r['us_per_step']:.0f} ({min(runs):.0f}-{max(runs):.0f}) | "
-            f"{r['us_per_step'] / r['streams']:.1f} | x{base * r['streams'] / r['us_per_step']:.2f} | {moved} | "
-            f"{r['build_seconds']:.1f} |"
+            f"{r['us_per_step'] / r['streams']:.1f} | "
+            f"x{base * r['streams'] / r['us_per_step']:.2f} | {moved} | {r['build_seconds']:.1f} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -47,8 +47,12 @@ def test_block_slots_are_one_run_of_rows_with_checks_of_their_own():
     # the checks are those of the hashed-apart slots: nonzero, 16 bits, mostly distinct
     assert (check == apart_check).all() and (check % 2 == 1).all() and (check < 2**16).all()
     # cm.nibbles takes one slot per stream: the same rows and checks as the full set's
-    for block_slots, rows_BCS, check_BCS in ((0, apart, apart_check), (1, block, check)):
-        for slot in (0, 1, 16):
-            one = contexts.slot_rows(hash_BC, bits, block_slots, jnp.asarray([slot]))
-            np.testing.assert_array_equal(one[0], rows_BCS[..., slot : slot + 1])
-            np.testing.assert_array_equal(one[1], check_BCS[..., slot : slot + 1])
+    hash2_BC = jnp.concatenate([hash_BC, hash_BC[:, ::-1]])  # 2 streams
+    for block_slots in (0, 1):
+        full = contexts.slot_rows(hash2_BC, bits, block_slots)
+        rows_BCS, check_BCS = (np.asarray(a) for a in full)
+        for slots in ([0, 16], [5, 1], [16, 0]):
+            one = contexts.slot_rows(hash2_BC, bits, block_slots, jnp.asarray(slots))
+            for b, slot in enumerate(slots):
+                np.testing.assert_array_equal(one[0][b], rows_BCS[b, :, slot : slot + 1])
+                np.testing.assert_array_equal(one[1][b], check_BCS[b, :, slot : slot + 1])

@@ -53,7 +53,7 @@ def compile_programs(
     init_fn, step_fn, init_key: jax.Array, buffers: tuple, streams: int, options=None,
     half_fn=None,
 ):  # fmt: skip
-    """(init, step) compiled from shapes alone: ``init_fn(key)``, and ``step_fn(buffers,
+    """(init, step[, half]) compiled from shapes alone: ``init_fn(key)``, and ``step_fn(buffers,
     x_B, mask_B)`` with the buffers donated (updated in place); ``options``: XLA compiler
     options for all (None: XLA's defaults). ``half_fn(buffers, high_B)``: a third
     program, compiled too (cm.nibbles; it reads the buffers, donates none)."""

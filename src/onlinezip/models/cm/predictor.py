@@ -275,7 +275,7 @@ class Predictor:
             out_BN = jnp.where(t_BN >= 0, (out_BN + 3 * p4_BN) >> 2, out_BN)
         out_BN = jnp.clip(out_BN, 1, 4095)
         # every per-node quantity the update reads on the coded path, side by side in one
-        # (B, 255, F) array: the update takes its 8 nodes with one gather, not one each
+        # (B, N, F) array: the update takes its path's nodes with one gather, not one each
         fields = {
             "x": x_BNI, "sels": jnp.stack(sels, axis=2),
             "p1": jnp.stack([p for _, p in outs], axis=2), "xf": xf_BNK, "pf": p_BN,
@@ -303,6 +303,7 @@ class Predictor:
         else:
             w_BNI = [jnp.broadcast_to(mix[0][None], x_BNI.shape), None, by_depth(mix[2], last_B)]
         if c.byte_mixer:  # the last byte x the node (on text), 255 sets in a row per byte
+            # (taken as one block per stream; a nibble's 15 are gathered)
             sels[2] = last_B[:, None] * tree.NODES + node_BN
             if c.nibbles:
                 w_BNI[2] = mix[2][sels[2]]

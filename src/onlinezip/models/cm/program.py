@@ -100,10 +100,11 @@ class CMPrograms:
         return (*buffers[: self.num_packed], *low), probs_BV
 
     def init_fn(self, key: jax.Array):
-        """The buffers: the counts' and mixers' (packed), then the neural input's; and
-        the first prediction, made here only with a neural input (see ``init``: without
-        one, what the fresh state saves for its update is zeros, and the probabilities
-        are left to the first, masked step)."""
+        """The buffers: the counts' and mixers' (packed), then the neural input's (or,
+        with cm.nibbles, the low nibble's saved fields: zeros); and the first prediction,
+        made here only with a neural input (see ``init``: without one, what the fresh
+        state saves for its update is zeros, and the probabilities are left to the first,
+        masked step)."""
         if self.net is None:
             s = self.predictor.init_state()
             shapes = jax.eval_shape(lambda s: self.predictor.predict(s)[0], s)

@@ -75,12 +75,11 @@ class Nodes:
 
     node_BN: jax.Array  # (B, N) int32 node indices 0..254 (node - 1)
     depth: np.ndarray  # (N,) each position's depth in the byte, 0..7 (the same per stream)
-    first: int  # the first depth covered: 0, or 4 for a low nibble
 
     @property
     def depths(self) -> np.ndarray:
-        """(1, D) the depths covered, in order."""
-        return np.arange(self.first, int(self.depth.max()) + 1, dtype=np.int32)[None, :]
+        """(1, D) the depths covered, in order (from 0, or 4 for a low nibble)."""
+        return np.arange(self.depth.min(), self.depth.max() + 1, dtype=np.int32)[None, :]
 
     def partial(self) -> jax.Array:
         """(B, N) the bits of the byte seen before each node, as a number (``PARTIAL``)."""
@@ -89,7 +88,7 @@ class Nodes:
 
 def all_nodes(streams: int) -> Nodes:
     node_BN = jnp.broadcast_to(jnp.arange(NODES, dtype=jnp.int32), (streams, NODES))
-    return Nodes(node_BN, DEPTH, 0)
+    return Nodes(node_BN, DEPTH)
 
 
 _J = np.arange(1, SLOT_NODES + 1)
@@ -102,13 +101,13 @@ def nibble_nodes(streams: int, high_B: jax.Array | None = None) -> Nodes:
     (``POS_OF``), so position j of either is the slot's counter j."""
     if high_B is None:
         node_BN = jnp.broadcast_to(jnp.asarray(_J - 1, jnp.int32), (streams, SLOT_NODES))
-        return Nodes(node_BN, _NIBBLE_DEPTH, 0)
+        return Nodes(node_BN, _NIBBLE_DEPTH)
     scale_N = (1 << _NIBBLE_DEPTH).astype(np.int32)
     offset_N = (_J - scale_N - 1).astype(np.int32)  # r - 1 at position j = 2**d + r
     node_BN = (16 + high_B[:, None]) * jnp.asarray(scale_N)[None, :] + jnp.asarray(offset_N)[
         None, :
     ]
-    return Nodes(node_BN.astype(jnp.int32), _NIBBLE_DEPTH + 4, 4)
+    return Nodes(node_BN.astype(jnp.int32), _NIBBLE_DEPTH + 4)
 
 
 def path_nodes(x_B: jax.Array) -> jax.Array:
