@@ -354,7 +354,7 @@ class Predictor:
             saved = {k: jnp.concatenate([hi[k], lo[k]], 2) for k in ("index", "check")}
             saved["node"] = jnp.concatenate([hi["node"], lo["node"]], 1)
         node_BK, bit_BK = tree.path_nodes(x_B), tree.path_bits(x_B)
-        f = self._path_fields(saved, _nibble_rows(x_B) if c.nibbles else node_BK)
+        f = self._path_fields(saved, _nibble_rows(node_BK) if c.nibbles else node_BK)
         s["table"] = self._train_counters(s["table"], saved, x_B, node_BK, bit_BK, mask_B)
         x_BKI, sels_BKM, p1_BKM = f["x"], f["sels"], f["p1"]
         rate = _mixer_rate(c, s["window"], s["pos"] if c.mixer_boost else None)
@@ -459,13 +459,11 @@ def _boosted(c: CMConfig, rate, counts_S, sel_BK, mask_B):
     return rate_BK, counts_S.at[sel_BK].add(counted_BK.astype(jnp.int32))
 
 
-def _nibble_rows(x_B) -> jax.Array:
-    """(B, 8) where cm.nibbles saved the path of byte ``x_B``: the high nibble's 15 nodes,
-    then the low nibble's 15, each in heap order (``tree.nibble_nodes``)."""
-    shift_1K = jnp.asarray([[4, 3, 2, 1]], jnp.int32)
-    high_BK = (x_B[:, None] >> 4 | 16) >> shift_1K  # 1..15
-    low_BK = (x_B[:, None] & 15 | 16) >> shift_1K
-    return jnp.concatenate([high_BK - 1, 14 + low_BK], axis=1)
+def _nibble_rows(node_BK) -> jax.Array:
+    """(B, 8) where cm.nibbles saved the path ``node_BK``: the high nibble's 15 nodes, then
+    the low nibble's 15, each in its slot's order (``tree.POS_OF``, as ``nibble_nodes``)."""
+    low_1K = jnp.asarray([[0, 0, 0, 0, 1, 1, 1, 1]], jnp.int32)  # the path's depths 4..7
+    return jnp.asarray(tree.POS_OF)[node_BK] + 15 * low_1K
 
 
 def _is_text(window_BW) -> jax.Array:
