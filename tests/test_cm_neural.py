@@ -50,12 +50,23 @@ def test_neural_must_be_a_neural_family():
         load_preset("max").replace(cm={"neural": "cm"})
 
 
-def test_ultra_golden_decodes_on_its_cpu_and_is_refused_elsewhere():
+# The ultra preset's files: float bits, so one per CPU model. Session 6's ultra (session
+# 6's max with the input) made on an Intel 6/167; session 15's (max's whole context mixer
+# of session 11 with the input) on the AMD EPYC 25/1.
+ULTRA_GOLDENS = ["sample.ultra.GenuineIntel-6-167.oz", "sample.ultra.AuthenticAMD-25-1.oz"]
+
+
+@pytest.mark.parametrize("name", ULTRA_GOLDENS)
+def test_ultra_golden_decodes_on_its_cpu_and_is_refused_elsewhere(name):
     """The ultra preset (max with a hashctx input): float bits, so a file per CPU model."""
     from onlinezip import container, runtime
 
-    golden = (GOLDEN / "sample.ultra.GenuineIntel-6-167.oz").read_bytes()
-    made_on = container.parse(golden)[0].environment["cpu"]
+    golden = (GOLDEN / name).read_bytes()
+    header = container.parse(golden)[0]
+    made_on = header.environment["cpu"]
+    if name == ULTRA_GOLDENS[-1]:  # the newest is today's preset
+        assert header.preset == "ultra" and header.config == load_preset("ultra")
+    assert name.endswith(made_on.replace(" ", "-").replace("/", "-") + ".oz")
     if made_on == runtime.cpu_model():
         assert api.decompress(golden) == (GOLDEN / "sample.txt").read_bytes()
     else:

@@ -18,7 +18,9 @@ Since session 12 that preset is a lean context mixer in up to 16 streams
 the hashed-context learner it replaced, now the preset ``hashctx``, 2.034 at 20 KB/s in
 the same run), and a small input asked of it goes to max (``SMALL_INPUT_PRESETS``).
 Since session 14 it codes a byte as two nibbles in up to 32 streams
-(benchmarks/results/speed-14).
+(benchmarks/results/speed-14). Since session 15 ultra is max's whole context mixer with
+the neural input (benchmarks/results/cm-1.5: alice29 1.835 at 1.0 KB/s, against max's
+1.848), so -9 is again below -8 on text.
 """
 
 LEVEL_PRESETS = {
