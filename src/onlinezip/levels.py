@@ -9,7 +9,7 @@ files are bound to the CPU model); session 9's max (benchmarks/results/cm-1.2, a
 EPYC 25/1, about half the Intel's speed) 2.5 KB/s at 1.877, session 10's
 (benchmarks/results/cm-1.3) at about the same speed at 1.872, session 11's
 (benchmarks/results/cm-1.4) at about 0.6x that speed at 1.848 (then smaller than
-ultra's on text; ultra keeps session 9's context mixer). The other presets are
+ultra's on text; ultra then kept session 9's context mixer). The other presets are
 slower *and* worse there (tiny 42 KB/s 2.854, small 24 KB/s 2.687, base 11 KB/s 2.592,
 rae 5 KB/s 2.813: they exist for the model-size experiment and Rae's setup), so no level
 names them. With no level, the default preset is used, as ``-6``: gzip's default level.
