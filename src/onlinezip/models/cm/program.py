@@ -52,6 +52,7 @@ class CMPrograms:
             self.net = Programs(neural_config(config), streams, compile=False)
             self.init_key = self.net.init_key
         state = jax.eval_shape(lambda: self._initial_state()[0])  # (s, saved)
+        self._saved_shapes = state[1]  # for init_fn: predict traced once, not three times
         leaves = jax.tree.leaves(state)
         needed = RUNTIME_BYTES + 2 * sum(x.size * x.dtype.itemsize for x in leaves)
         runtime.check_memory(needed, "the cm model")
@@ -107,8 +108,7 @@ class CMPrograms:
         masked step)."""
         if self.net is None:
             s = self.predictor.init_state()
-            shapes = jax.eval_shape(lambda s: self.predictor.predict(s)[0], s)
-            saved = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), shapes)
+            saved = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), self._saved_shapes)
             probs_BV = jnp.zeros((self.streams, 16 if self.nibbles else VOCAB), jnp.float32)
             low = [jnp.zeros(a.shape, a.dtype) for a in self.low_leaves] if self.nibbles else []
             return (*self.packer.pack((s, saved)), *low), probs_BV
